@@ -1,0 +1,499 @@
+//! The lifecycle: create, start, kill, delete, and what `state` and `list`
+//! report. `run` is create + start + wait + delete, in `runner.rs`.
+
+use crate::cgroups::Cgroup;
+use crate::namespaces::{self, Kind};
+use crate::process::channel::{self, Channel, Msg};
+use crate::process::{self, Ends, Gate, ProcessPlan};
+use crate::rootfs;
+use crate::security::{caps, rlimits};
+use crate::spec::{self, Spec};
+use crate::state::{self, Dir, State, Status};
+use crate::{log, sys};
+use anyhow::{bail, Context, Result};
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+/// What `create` and `run` are asked for.
+pub struct CreateOptions {
+    pub root: PathBuf,
+    pub id: String,
+    pub bundle: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+}
+
+/// Whether init waits for `start` (through the exec FIFO) or for the
+/// parent that stays to run it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Create,
+    /// `run`; `attach` when the caller's terminal is to be relayed.
+    Run {
+        attach: bool,
+    },
+}
+
+/// A container whose init is set up and waiting to exec.
+pub struct Created {
+    pub pid: Pid,
+    pub pidfd: OwnedFd,
+    pub chan: Channel,
+    /// The pty master, when `run` relays the terminal.
+    pub console: Option<OwnedFd>,
+    pub dir: Dir,
+    pub state: State,
+}
+
+/// Undoes a half-made container on any error: the init, the cgroup, the
+/// state directory, in reverse order of making.
+#[derive(Default)]
+struct Undo {
+    dir: Option<Dir>,
+    cgroup: Option<Cgroup>,
+    child: Option<(Pid, OwnedFd)>,
+}
+
+impl Undo {
+    fn disarm(&mut self) -> Dir {
+        self.cgroup = None;
+        self.child = None;
+        self.dir.take().expect("state dir is set before disarm")
+    }
+}
+
+impl Drop for Undo {
+    fn drop(&mut self) {
+        if let Some((pid, pidfd)) = self.child.take() {
+            let _ = sys::pidfd_send_signal(&pidfd, libc::SIGKILL);
+            let _ = waitpid(pid, None);
+        }
+        if let Some(cg) = self.cgroup.take() {
+            let cleanup = cg.signal_all(libc::SIGKILL).and_then(|_| cg.remove());
+            if let Err(e) = cleanup {
+                log::warn(&format!("cleanup: {e:#}"));
+            }
+        }
+        if let Some(dir) = self.dir.take() {
+            if let Err(e) = dir.remove() {
+                log::warn(&format!("cleanup: {e:#}"));
+            }
+        }
+    }
+}
+
+/// Loads the bundle's config and turns it into init's plan, checking
+/// everything that can be checked before a process exists.
+fn plan(opts: &CreateOptions, bundle: &Path, spec: &Spec, cgroup: Cgroup) -> Result<process::Plan> {
+    let linux = spec.linux.as_ref();
+    let ns = namespaces::Plan::from_spec(linux)?;
+    let p = spec
+        .process
+        .as_ref()
+        .context("invalid config: process: missing")?;
+    if spec.hostname.as_deref().is_some_and(|h| !h.is_empty())
+        && !ns.is_new(Kind::Uts)
+        && !ns.joins(Kind::Uts)
+    {
+        bail!("invalid config: hostname: setting it needs a uts namespace of the container's own");
+    }
+    if spec.domainname.as_deref().is_some_and(|h| !h.is_empty())
+        && !ns.is_new(Kind::Uts)
+        && !ns.joins(Kind::Uts)
+    {
+        bail!(
+            "invalid config: domainname: setting it needs a uts namespace of the container's own"
+        );
+    }
+    let mut sysctl = Vec::new();
+    for (k, v) in linux.map(|l| &l.sysctl).into_iter().flatten() {
+        namespaces::check_sysctl(k, &ns)?;
+        sysctl.push((k.clone(), v.clone()));
+    }
+    let last_cap = caps::last_cap();
+    let (caps, missing) = caps::parse(p.capabilities.as_ref(), last_cap)?;
+    if !missing.is_empty() {
+        log::warn(&format!(
+            "ignoring capabilities this kernel does not know: {}",
+            missing.join(", ")
+        ));
+    }
+    let args = p
+        .args
+        .iter()
+        .map(|a| CString::new(a.as_str()))
+        .collect::<Result<Vec<_>, _>>()
+        .context("invalid config: process.args: an argument holds a NUL byte")?;
+    let userns = ns.is_new(Kind::User) || ns.joins(Kind::User);
+    let cgroupns = ns.is_new(Kind::Cgroup) || ns.joins(Kind::Cgroup);
+    let rootfs = rootfs::Plan::from_spec(spec, bundle, opts.no_pivot, cgroup, cgroupns, userns)?;
+    let self_exe = nix::sys::stat::stat("/proc/self/exe").context("stat /proc/self/exe")?;
+    Ok(process::Plan {
+        id: opts.id.clone(),
+        hostname: spec.hostname.clone().filter(|h| !h.is_empty()),
+        domainname: spec.domainname.clone().filter(|h| !h.is_empty()),
+        sysctl,
+        process: ProcessPlan {
+            args,
+            env: p.env.clone(),
+            cwd: p.cwd.clone(),
+            uid: p.user.uid,
+            gid: p.user.gid,
+            additional_gids: p.user.additional_gids.clone(),
+            umask: p.user.umask.unwrap_or(0o022),
+            caps,
+            last_cap,
+            rlimits: rlimits::parse(&p.rlimits)?,
+            no_new_privileges: p.no_new_privileges,
+            oom_score_adj: p.oom_score_adj,
+            terminal: p.terminal,
+            console_size: p.console_size,
+        },
+        ns,
+        rootfs,
+        new_keyring: !opts.no_new_keyring,
+        preserve_fds: opts.preserve_fds,
+        self_exe: (self_exe.st_dev, self_exe.st_ino),
+    })
+}
+
+/// `create` (and the first half of `run`): everything up to an init that
+/// waits to exec, recorded in the state directory.
+pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
+    state::check_id(&opts.id)?;
+    let bundle = std::fs::canonicalize(&opts.bundle)
+        .with_context(|| format!("bundle {}", opts.bundle.display()))?;
+    let loaded = spec::load(&bundle.join("config.json"))?;
+    for field in &loaded.unknown {
+        log::warn(&format!("config.json: unknown property {field} ignored"));
+    }
+    let spec = loaded.spec;
+    let terminal = spec.process.as_ref().is_some_and(|p| p.terminal);
+    if terminal && opts.console_socket.is_none() && mode != (Mode::Run { attach: true }) {
+        bail!("process.terminal is true: --console-socket is needed when berth does not attach the terminal itself");
+    }
+    if !terminal && opts.console_socket.is_some() {
+        bail!("--console-socket given, but process.terminal is false in config.json");
+    }
+    let cgroups_path = spec.linux.as_ref().and_then(|l| l.cgroups_path.as_deref());
+    let cgroup = Cgroup::plan(cgroups_path, &opts.id)?;
+    let plan = plan(opts, &bundle, &spec, cgroup.clone())?;
+    let console_socket = match &opts.console_socket {
+        Some(p) => Some(OwnedFd::from(
+            std::os::unix::net::UnixStream::connect(p)
+                .with_context(|| format!("--console-socket: connect to {}", p.display()))?,
+        )),
+        None => None,
+    };
+
+    let mut undo = Undo::default();
+    let dir = Dir::create(&opts.root, &opts.id)?;
+    let mut state = State {
+        id: opts.id.clone(),
+        bundle: bundle.clone(),
+        rootfs: plan.rootfs.rootfs.clone(),
+        created: log::rfc3339(std::time::SystemTime::now()),
+        annotations: spec.annotations.clone(),
+        cgroup: cgroup.clone(),
+        shares_pid_ns: plan.ns.shares_pid_ns(),
+        oci_version: spec.oci_version.clone(),
+        ..Default::default()
+    };
+    state.cgroup.created = state.cgroup.missing();
+    // Recorded before anything is made, so `delete --force` can clean up
+    // after a create that dies at any later point.
+    dir.write(&state)?;
+    undo.dir = Some(dir);
+    let cg = state.cgroup.clone();
+    undo.cgroup = Some(cg.clone());
+    cg.create()?;
+
+    let gate = match mode {
+        Mode::Create => {
+            let fifo = undo.dir.as_ref().map(|d| d.fifo()).unwrap_or_default();
+            nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600))
+                .with_context(|| format!("create {}", fifo.display()))?;
+            // Opened read-write, init is the FIFO's reader without blocking;
+            // `start` is a writer that finds it there, or ENXIO if it died.
+            let fd = nix::fcntl::open(
+                &fifo,
+                nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .with_context(|| format!("open {}", fifo.display()))?;
+            Gate::Fifo(fd)
+        }
+        Mode::Run { .. } => Gate::Channel,
+    };
+    let (parent_end, child_end) = channel::pair()?;
+    let cgroup_fd = match cg.v2_dir() {
+        Some(d) => Some(
+            nix::fcntl::open(
+                d,
+                nix::fcntl::OFlag::O_PATH
+                    | nix::fcntl::OFlag::O_DIRECTORY
+                    | nix::fcntl::OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .with_context(|| format!("open cgroup {}", d.display()))?,
+        ),
+        None => None,
+    };
+    enter_for_children(&plan.ns, &spec)?;
+    // Non-dumpable before the clone, so init is too from its first
+    // instruction: nothing in the container can open our /proc files (CVE-2019-5736).
+    nix::sys::prctl::set_dumpable(false).context("set non-dumpable")?;
+    let lock_fd = undo.dir.as_ref().map(|d| d.lock_fd());
+    let forked = sys::clone3(
+        plan.ns.clone_flags(),
+        cgroup_fd.as_ref().map(|f| f.as_raw_fd()),
+    )
+    .context("clone the container's init")?;
+    let (pid, pidfd) = match forked {
+        sys::Forked::Child => {
+            // The state dir's lock must not outlive `create` in init.
+            if let Some(fd) = lock_fd {
+                let _ = nix::unistd::close(fd);
+            }
+            drop(parent_end);
+            let ends = Ends {
+                chan: child_end,
+                gate,
+                console_socket,
+            };
+            process::run(&plan, ends)
+        }
+        sys::Forked::Parent { pid, pidfd } => (pid, pidfd),
+    };
+    drop(child_end);
+    drop(gate);
+    drop(console_socket);
+    undo.child = Some((pid, pidfd));
+    log::debug(|| format!("init cloned as pid {pid}"));
+
+    cg.attach(pid, cgroup_fd.is_some())?;
+    if plan.ns.is_new(Kind::User) {
+        namespaces::write_id_maps(pid, &plan.ns.uid_map, &plan.ns.gid_map)?;
+    }
+    parent_end.send(&Msg::Go)?;
+    let mut console = None;
+    loop {
+        match parent_end.recv()? {
+            Some((Msg::Ready, _)) => break,
+            Some((Msg::Console, fd)) => console = fd,
+            Some((Msg::Error(text), _)) => return Err(anyhow::anyhow!(text)),
+            Some((m, _)) => bail!("init sent {m:?} before it was ready"),
+            None => bail!("init exited during setup"),
+        }
+    }
+    let Some((start_time, _)) = state::proc_start_time(pid.as_raw()) else {
+        bail!("init (pid {pid}) exited during setup");
+    };
+    state.pid = pid.as_raw();
+    state.start_time = start_time;
+    state.cgroup = cg;
+    let dir = undo.dir.as_ref().context("state dir")?;
+    dir.write(&state)?;
+    if let Some(f) = &opts.pid_file {
+        state::write_atomic(f, pid.to_string().as_bytes())
+            .with_context(|| format!("--pid-file {}", f.display()))?;
+    }
+    let (pid, pidfd) = undo.child.take().context("init")?;
+    let dir = undo.disarm();
+    Ok(Created {
+        pid,
+        pidfd,
+        chan: parent_end,
+        console,
+        dir,
+        state,
+    })
+}
+
+/// Namespaces that apply to the children of the caller: a PID namespace
+/// joined by path, and a new time namespace with its offsets, which can
+/// only be written before a process is inside.
+fn enter_for_children(ns: &namespaces::Plan, spec: &Spec) -> Result<()> {
+    for j in ns.join.iter().filter(|j| j.kind == Kind::Pid) {
+        namespaces::enter(j)?;
+    }
+    if ns.is_new(Kind::Time) {
+        nix::sched::unshare(nix::sched::CloneFlags::from_bits_retain(
+            sys::CLONE_NEWTIME as i32,
+        ))
+        .context("create a time namespace")?;
+        let offsets = spec.linux.as_ref().map(|l| &l.time_offsets);
+        let mut text = String::new();
+        for (clock, v) in offsets.into_iter().flatten() {
+            let secs = v.get("secs").and_then(|s| s.as_i64()).unwrap_or(0);
+            let nanos = v.get("nanosecs").and_then(|s| s.as_u64()).unwrap_or(0);
+            text.push_str(&format!("{clock} {secs} {nanos}\n"));
+        }
+        if !text.is_empty() {
+            std::fs::write("/proc/self/timens_offsets", text)
+                .context("linux.timeOffsets: write")?;
+        }
+    }
+    Ok(())
+}
+
+/// `start`: lets a created container's init exec.
+pub fn start(root: &Path, id: &str) -> Result<State> {
+    let dir = Dir::open(root, id)?;
+    let st = dir.read()?;
+    match state::status(&dir.path, &st, true) {
+        Status::Created => {}
+        Status::Stopped => bail!("cannot start container {id}: it has stopped"),
+        s => bail!("cannot start container {id}: it is {s}, not created"),
+    }
+    let fifo = dir.fifo();
+    let fd = match state::open_fifo_for_start(&fifo) {
+        Ok(fd) => fd,
+        Err(nix::errno::Errno::ENXIO) | Err(nix::errno::Errno::ENOENT) => {
+            bail!("cannot start container {id}: it is not running")
+        }
+        Err(e) => return Err(e).with_context(|| format!("open {}", fifo.display())),
+    };
+    nix::unistd::write(&fd, b"0")
+        .with_context(|| format!("cannot start container {id}: write {}", fifo.display()))?;
+    std::fs::remove_file(&fifo).with_context(|| format!("remove {}", fifo.display()))?;
+    Ok(st)
+}
+
+/// `kill`: signals init, or with `all` every process of the container.
+pub fn kill(root: &Path, id: &str, sig: i32, all: bool) -> Result<()> {
+    state::check_id(id)?;
+    let dir = root.join(id);
+    let st = state::read_state(&dir)?;
+    let status = state::status(&dir, &st, false);
+    if all {
+        if status == Status::Stopped && !st.shares_pid_ns {
+            bail!("container {id} is not running");
+        }
+        return st.cgroup.signal_all(sig);
+    }
+    if matches!(status, Status::Stopped | Status::Creating) {
+        bail!("container {id} is not running");
+    }
+    signal_init(&st, sig).with_context(|| format!("kill container {id}"))
+}
+
+/// Signals init through a pidfd opened, then checked against the recorded
+/// start time: a recycled pid is never signalled.
+fn signal_init(st: &State, sig: i32) -> Result<()> {
+    let pid = Pid::from_raw(st.pid);
+    let pidfd = match sys::pidfd_open(pid) {
+        Ok(fd) => fd,
+        Err(nix::errno::Errno::ESRCH) => bail!("container {} is not running", st.id),
+        Err(e) => return Err(e).context("pidfd_open"),
+    };
+    if !state::init_alive(st) {
+        bail!("container {} is not running", st.id);
+    }
+    match sys::pidfd_send_signal(&pidfd, sig) {
+        Ok(()) => Ok(()),
+        Err(nix::errno::Errno::ESRCH) => bail!("container {} is not running", st.id),
+        Err(e) => Err(e).with_context(|| format!("send signal {sig}")),
+    }
+}
+
+/// `delete`: removes a stopped (or created) container; `force` kills a
+/// running one first. Deleting a missing container with `force` succeeds.
+pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
+    state::check_id(id)?;
+    if force && !root.join(id).exists() {
+        return Ok(());
+    }
+    let dir = Dir::open(root, id)?;
+    let st = dir.read()?;
+    let status = state::status(&dir.path, &st, true);
+    match status {
+        Status::Stopped | Status::Created => {}
+        _ if force => {}
+        s => bail!("cannot delete container {id} that is not stopped: {s}"),
+    }
+    destroy(dir, &st)
+}
+
+/// Kills whatever is left of the container and removes its cgroup and
+/// state directory.
+pub fn destroy(dir: Dir, st: &State) -> Result<()> {
+    if state::init_alive(st) {
+        let _ = signal_init(st, libc::SIGKILL);
+    }
+    st.cgroup.signal_all(libc::SIGKILL)?;
+    st.cgroup.remove()?;
+    dir.remove()
+}
+
+/// What `state` and `list` print, in runc's shape.
+#[derive(Debug, serde::Serialize)]
+pub struct Report {
+    #[serde(rename = "ociVersion")]
+    pub oci_version: String,
+    pub id: String,
+    pub pid: i32,
+    pub status: String,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    pub created: String,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub annotations: std::collections::BTreeMap<String, String>,
+    pub owner: String,
+}
+
+fn report(dir: &Path, st: State) -> Report {
+    let status = state::status(dir, &st, false);
+    Report {
+        oci_version: if st.oci_version.is_empty() {
+            spec::OCI_VERSION.into()
+        } else {
+            st.oci_version
+        },
+        id: st.id,
+        pid: if status == Status::Stopped { 0 } else { st.pid },
+        status: status.to_string(),
+        bundle: st.bundle,
+        rootfs: st.rootfs,
+        created: st.created,
+        annotations: st.annotations,
+        owner: state::owner(dir),
+    }
+}
+
+/// `state`.
+pub fn state(root: &Path, id: &str) -> Result<Report> {
+    state::check_id(id)?;
+    let dir = root.join(id);
+    let st = state::read_state(&dir)?;
+    Ok(report(&dir, st))
+}
+
+/// `list`: every container under `root`, by id.
+pub fn list(root: &Path) -> Result<Vec<Report>> {
+    let entries = match std::fs::read_dir(root) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("read {}", root.display())),
+    };
+    let mut out = Vec::new();
+    for e in entries {
+        let e = e.with_context(|| format!("read {}", root.display()))?;
+        let path = e.path();
+        if !path.is_dir() {
+            continue;
+        }
+        match state::read_state(&path) {
+            Ok(st) => out.push(report(&path, st)),
+            Err(err) => log::warn(&format!("list: {}: {err:#}", path.display())),
+        }
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
+}

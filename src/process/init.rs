@@ -1,0 +1,305 @@
+//! The recipe init follows inside the container's namespaces, from the
+//! parent's Go to execve. Each step says why it sits where it does.
+
+use super::channel::Msg;
+use super::exec;
+use super::{Ends, Gate, Plan};
+use crate::namespaces::Kind;
+use crate::rootfs;
+use crate::security::{caps, rlimits, user};
+use crate::sys;
+use anyhow::{bail, Context, Result};
+use nix::unistd::{Gid, Uid};
+use std::convert::Infallible;
+use std::ffi::CString;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+/// Runs in the cloned child and never returns: it execs the user's process
+/// or exits 1 after sending its error to the parent.
+pub fn run(plan: &Plan, ends: Ends) -> ! {
+    let err = match setup(plan, &ends) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let text = format!("{err:#}");
+    if ends.chan.send(&Msg::Error(text.clone())).is_err() {
+        // After `create` returned nobody listens on the socket: the
+        // container's stderr is the only place left to say it.
+        let line = format!("berth: {text}\n");
+        let _ = nix::unistd::write(std::io::stderr(), line.as_bytes());
+    }
+    // SAFETY: _exit ends this process without running the parent's atexit
+    // handlers or flushing buffers copied from it.
+    unsafe { libc::_exit(1) }
+}
+
+fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
+    let title = c"berth:[init]";
+    let _ = nix::sys::prctl::set_name(title);
+    // Nothing happens before the parent has placed us in the cgroup and
+    // written our id maps: until then we have no identity in a new user
+    // namespace and our resources would be charged to the wrong cgroup.
+    ends.chan.expect(Msg::Go)?;
+    let p = &plan.process;
+    if plan.ns.is_new(Kind::User) {
+        // The maps exist now: become the namespace's root for the setup.
+        set_ids(0, 0).context("become root of the new user namespace")?;
+    }
+    join_namespaces(plan)?;
+    // The umask of setup is 0 so modes given in the config are exact.
+    nix::sys::stat::umask(nix::sys::stat::Mode::empty());
+    if let Some(h) = &plan.hostname {
+        nix::unistd::sethostname(h).with_context(|| format!("hostname: set {h:?}"))?;
+    }
+    if let Some(d) = &plan.domainname {
+        set_domainname(d)?;
+    }
+    // The pty comes from the container's devpts, so it is made between the
+    // mounts and pivot_root; the terminal is also bound at /dev/console.
+    let console = rootfs::prepare(&plan.rootfs, p.terminal)?;
+    if let Some((master, _)) = &console {
+        send_console(ends, master)?;
+    }
+    // /proc/sys is the container's now, and still writable.
+    for (key, value) in &plan.sysctl {
+        write_sysctl(key, value)?;
+    }
+    rootfs::finish(&plan.rootfs)?;
+    if plan.new_keyring {
+        new_session_keyring(&plan.id)?;
+    }
+    if let Some(adj) = p.oom_score_adj {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string()).with_context(|| {
+            format!("process.oomScoreAdj: set {adj} (lowering it needs CAP_SYS_RESOURCE)")
+        })?;
+    }
+    rlimits::apply(&p.rlimits)?;
+    // Created as root, entered as the user (a missing cwd is made, as runc does).
+    rootfs::path::create(
+        nix::fcntl::open(
+            "/",
+            nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )?,
+        &p.cwd,
+        rootfs::path::Leaf::Dir,
+    )
+    .with_context(|| format!("process.cwd: create {}", p.cwd))?;
+    // A new session, and with a terminal, that terminal as the controlling
+    // one and as stdio.
+    nix::unistd::setsid().context("setsid")?;
+    if let Some((_, tty)) = &console {
+        become_terminal(tty, p.console_size)?;
+    }
+    drop(console);
+    let env = environment(p)?;
+    switch_user(plan)?;
+    if p.no_new_privileges {
+        nix::sys::prctl::set_no_new_privs().context("process.noNewPrivileges: set")?;
+    }
+    nix::unistd::chdir(p.cwd.as_str())
+        .with_context(|| format!("process.cwd: chdir to {}", p.cwd))?;
+    check_cwd()?;
+    let arg0 = p.args[0].to_str().unwrap_or_default();
+    let exe = exec::resolve(arg0, &p.env, plan.self_exe)?;
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(p.umask));
+    close_fds(plan.preserve_fds)?;
+    ends.chan.send(&Msg::Ready)?;
+    wait_for_start(ends)?;
+    reset_signals();
+    let err = exec::exec(&exe, &p.args, &env);
+    bail!("exec {arg0:?}: {}", err.desc())
+}
+
+/// setresgid then setresuid, so the gid change is still allowed.
+fn set_ids(uid: u32, gid: u32) -> Result<()> {
+    let g = Gid::from_raw(gid);
+    let u = Uid::from_raw(uid);
+    nix::unistd::setresgid(g, g, g).with_context(|| format!("setresgid {gid}"))?;
+    nix::unistd::setresuid(u, u, u).with_context(|| format!("setresuid {uid}"))?;
+    Ok(())
+}
+
+/// Joins the namespaces given by path: the user namespace first, since it
+/// grants the rights over the others it owns.
+fn join_namespaces(plan: &Plan) -> Result<()> {
+    let (user, rest): (Vec<_>, Vec<_>) = plan.ns.join.iter().partition(|j| j.kind == Kind::User);
+    for j in user.into_iter().chain(rest) {
+        // The PID namespace was joined by the parent (it applies to children).
+        if j.kind != Kind::Pid {
+            crate::namespaces::enter(j)?;
+        }
+    }
+    Ok(())
+}
+
+fn set_domainname(d: &str) -> Result<()> {
+    // SAFETY: a valid pointer and length for the duration of the call.
+    let r = unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) };
+    nix::errno::Errno::result(r).with_context(|| format!("domainname: set {d:?}"))?;
+    Ok(())
+}
+
+fn send_console(ends: &Ends, master: &OwnedFd) -> Result<()> {
+    match &ends.console_socket {
+        Some(sock) => {
+            // runc's protocol: one message naming the pty, with its master fd.
+            let iov = [std::io::IoSlice::new(b"/dev/ptmx")];
+            let fds = [master.as_raw_fd()];
+            let cmsg = [nix::sys::socket::ControlMessage::ScmRights(&fds)];
+            nix::sys::socket::sendmsg::<()>(
+                sock.as_raw_fd(),
+                &iov,
+                &cmsg,
+                nix::sys::socket::MsgFlags::MSG_NOSIGNAL,
+                None,
+            )
+            .context("send the pty master to --console-socket")?;
+            Ok(())
+        }
+        None => ends
+            .chan
+            .send_with_fd(&Msg::Console, Some(master.as_raw_fd())),
+    }
+}
+
+fn write_sysctl(key: &str, value: &str) -> Result<()> {
+    let path = format!("/proc/sys/{}", key.replace('.', "/"));
+    std::fs::write(&path, value).with_context(|| format!("linux.sysctl: set {key} = {value:?}"))
+}
+
+/// Makes the terminal our controlling terminal and stdio, at its size.
+fn become_terminal(tty: &OwnedFd, size: Option<crate::spec::ConsoleSize>) -> Result<()> {
+    if let Some(s) = size {
+        let ws = libc::winsize {
+            ws_row: s.height,
+            ws_col: s.width,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ reads a winsize we own.
+        let r = unsafe { libc::ioctl(tty.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+        nix::errno::Errno::result(r).context("process.consoleSize: set")?;
+    }
+    // SAFETY: TIOCSCTTY with argument 0 on a terminal fd.
+    let r = unsafe { libc::ioctl(tty.as_raw_fd(), libc::TIOCSCTTY, 0) };
+    nix::errno::Errno::result(r).context("make the terminal the controlling terminal")?;
+    nix::unistd::dup2_stdin(tty).context("terminal as stdin")?;
+    nix::unistd::dup2_stdout(tty).context("terminal as stdout")?;
+    nix::unistd::dup2_stderr(tty).context("terminal as stderr")?;
+    Ok(())
+}
+
+fn new_session_keyring(id: &str) -> Result<()> {
+    let name = CString::new(format!("_ses.{id}"))?;
+    match sys::join_session_keyring(&name) {
+        Ok(key) => {
+            // The kernel's default (possessor all, user view and read) plus
+            // user search, as runc sets it.
+            sys::set_keyring_perm(key, 0x3f0b_0000).context("set session keyring permissions")
+        }
+        // Keyrings are off in this kernel or refused in a user namespace.
+        Err(nix::errno::Errno::ENOSYS | nix::errno::Errno::EDQUOT) => Ok(()),
+        Err(e) => Err(e).context("join a new session keyring (--no-new-keyring skips it)"),
+    }
+}
+
+/// The process's environment; HOME from the container's /etc/passwd when
+/// the config sets none, as runc does.
+fn environment(p: &super::ProcessPlan) -> Result<Vec<CString>> {
+    let mut env = p.env.clone();
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+        env.push(format!("HOME={}", user::home_of(&passwd, p.uid)));
+    }
+    env.into_iter()
+        .map(|e| CString::new(e).context("process.env: an entry holds a NUL byte"))
+        .collect()
+}
+
+/// Drops the bounding set, switches to the user with its groups while
+/// keeping capabilities, then sets the configured sets.
+fn switch_user(plan: &Plan) -> Result<()> {
+    let p = &plan.process;
+    caps::drop_bounding(p.caps.bounding, p.last_cap)?;
+    nix::sys::prctl::set_keepcaps(true).context("keep capabilities across setuid")?;
+    let groups: Vec<Gid> = p
+        .additional_gids
+        .iter()
+        .map(|g| Gid::from_raw(*g))
+        .collect();
+    if let Err(e) = nix::unistd::setgroups(&groups) {
+        // A user namespace whose setgroups is denied keeps its groups.
+        if !(e == nix::errno::Errno::EPERM && plan.ns.is_new(Kind::User) && groups.is_empty()) {
+            return Err(e).with_context(|| {
+                format!(
+                    "process.user.additionalGids: setgroups {:?}",
+                    p.additional_gids
+                )
+            });
+        }
+    }
+    set_ids(p.uid, p.gid)
+        .with_context(|| format!("process.user: switch to uid {} gid {}", p.uid, p.gid))?;
+    nix::sys::prctl::set_keepcaps(false).context("clear keepcaps")?;
+    caps::apply(&p.caps, p.last_cap)
+}
+
+/// The cwd must be inside the container's root: a path that is not is
+/// reported by the kernel as "(unreachable)" (CVE-2024-21626).
+fn check_cwd() -> Result<()> {
+    match nix::unistd::getcwd() {
+        Ok(c) if c.starts_with("/") => Ok(()),
+        Ok(c) => bail!("process.cwd: {} is outside the container", c.display()),
+        Err(e) => Err(e).context("process.cwd: getcwd"),
+    }
+}
+
+/// Marks every fd above stdio and --preserve-fds close-on-exec, and the
+/// preserved ones inheritable.
+fn close_fds(preserve: u32) -> Result<()> {
+    for fd in 3..3 + preserve as i32 {
+        // SAFETY: fcntl(F_SETFD) on an fd number; a closed one gives EBADF.
+        let r = unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
+        if r != 0 && nix::errno::Errno::last() != nix::errno::Errno::EBADF {
+            return Err(nix::errno::Errno::last())
+                .with_context(|| format!("--preserve-fds: keep fd {fd}"));
+        }
+    }
+    sys::cloexec_from(3 + preserve).context("mark fds close-on-exec")
+}
+
+fn wait_for_start(ends: &Ends) -> Result<()> {
+    match &ends.gate {
+        Gate::Channel => ends.chan.expect(Msg::Start).map(drop),
+        Gate::Fifo(fd) => {
+            let mut b = [0u8; 1];
+            loop {
+                match nix::unistd::read(fd.as_fd(), &mut b) {
+                    Ok(1) => return Ok(()),
+                    Ok(_) => bail!("exec FIFO closed before start"),
+                    Err(nix::errno::Errno::EINTR) => continue,
+                    Err(e) => return Err(e).context("wait on the exec FIFO"),
+                }
+            }
+        }
+    }
+}
+
+/// Default dispositions and an empty signal mask: the user's process must
+/// not inherit what berth ignores (SIGPIPE) or blocks (everything, in run).
+fn reset_signals() {
+    for sig in 1..=64 {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: setting SIG_DFL installs no handler; errors (a reserved
+        // signal number) are harmless.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
+    }
+    let _ = nix::sys::signal::sigprocmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&nix::sys::signal::SigSet::empty()),
+        None,
+    );
+}

@@ -1,0 +1,136 @@
+//! The one door to paths inside the container's root: every lookup goes
+//! through openat2(RESOLVE_IN_ROOT), so ".." and symlinks, absolute or
+//! relative, can never lead out of the root (CVE-2021-30465 and friends).
+//! Callers get an fd and act on it, never on a joined string.
+
+use nix::errno::Errno;
+use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
+use nix::sys::stat::Mode;
+use std::os::fd::{AsFd, OwnedFd};
+
+/// What to create at the end of a missing path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leaf {
+    Dir,
+    File,
+}
+
+fn how(flags: OFlag) -> OpenHow {
+    OpenHow::new()
+        .flags(flags | OFlag::O_CLOEXEC)
+        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS)
+}
+
+fn relative(path: &str) -> &str {
+    let p = path.trim_start_matches('/');
+    if p.is_empty() {
+        "."
+    } else {
+        p
+    }
+}
+
+/// Opens `path` (as the container sees it) inside `root`.
+pub fn open(root: impl AsFd, path: &str, flags: OFlag) -> nix::Result<OwnedFd> {
+    openat2(root, relative(path), how(flags))
+}
+
+/// Opens `path` inside `root` as O_PATH, creating what is missing: parent
+/// directories (0755) and the last component as `leaf`.
+pub fn create(root: impl AsFd, path: &str, leaf: Leaf) -> nix::Result<OwnedFd> {
+    let root = root.as_fd();
+    match open(root, path, OFlag::O_PATH) {
+        Err(Errno::ENOENT) => {}
+        other => return other,
+    }
+    let comps: Vec<&str> = path
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
+    let mut parent = open(root, "/", OFlag::O_PATH | OFlag::O_DIRECTORY)?;
+    let mut prefix = String::new();
+    for (i, comp) in comps.iter().enumerate() {
+        prefix.push('/');
+        prefix.push_str(comp);
+        let last = i + 1 == comps.len();
+        // Resolve each prefix from the root again: a symlink met on the way
+        // is followed inside the root, as the kernel would for the container.
+        match open(root, &prefix, OFlag::O_PATH) {
+            Ok(fd) => {
+                parent = fd;
+                continue;
+            }
+            Err(Errno::ENOENT) => {}
+            Err(e) => return Err(e),
+        }
+        if last && leaf == Leaf::File {
+            let how = OpenHow::new()
+                .flags(
+                    OFlag::O_CREAT
+                        | OFlag::O_EXCL
+                        | OFlag::O_WRONLY
+                        | OFlag::O_CLOEXEC
+                        | OFlag::O_NOFOLLOW,
+                )
+                .mode(Mode::from_bits_truncate(0o644))
+                .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_SYMLINKS);
+            match openat2(&parent, *comp, how) {
+                Ok(_) | Err(Errno::EEXIST) => {}
+                Err(e) => return Err(e),
+            }
+        } else {
+            match nix::sys::stat::mkdirat(&parent, *comp, Mode::from_bits_truncate(0o755)) {
+                Ok(()) | Err(Errno::EEXIST) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        parent = open(root, &prefix, OFlag::O_PATH)?;
+    }
+    Ok(parent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::fcntl::open as open_host;
+
+    fn tmp() -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("berth-path-{}-{}", std::process::id(), rand()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn rand() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64
+    }
+
+    #[test]
+    fn symlinks_stay_inside_the_root() {
+        let d = tmp();
+        std::fs::create_dir_all(d.join("etc")).unwrap();
+        std::os::unix::fs::symlink("/", d.join("escape")).unwrap();
+        std::os::unix::fs::symlink("../../../..", d.join("etc/up")).unwrap();
+        let root = open_host(&d, OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty()).unwrap();
+        // Creating through a symlink to "/" lands in the root, not the host.
+        create(&root, "/escape/made/here", Leaf::Dir).unwrap();
+        assert!(d.join("made/here").is_dir());
+        create(&root, "/etc/up/file", Leaf::File).unwrap();
+        assert!(d.join("file").is_file());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn existing_paths_open() {
+        let d = tmp();
+        let root = open_host(&d, OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty()).unwrap();
+        assert!(open(&root, "/", OFlag::O_PATH).is_ok());
+        assert_eq!(
+            open(&root, "/nope", OFlag::O_PATH).unwrap_err(),
+            Errno::ENOENT
+        );
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}

@@ -1,0 +1,233 @@
+//! `run`: create, start and, in the foreground, wait for the container,
+//! forwarding signals to it and relaying its terminal, then delete it and
+//! return its exit status (128+N when killed by signal N).
+
+use crate::container::{self, CreateOptions, Created, Mode};
+use crate::process::channel::Msg;
+use crate::sys;
+use anyhow::{bail, Context, Result};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{SigSet, SigmaskHow};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::termios;
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+pub struct RunOptions {
+    pub create: CreateOptions,
+    pub detach: bool,
+    pub keep: bool,
+}
+
+/// Every signal berth can catch but the synchronous faults, real-time ones
+/// included: all are forwarded to the container but SIGCHLD (ours) and
+/// SIGWINCH (resizes the terminal).
+fn all_signals() -> SigSet {
+    // SAFETY: sigemptyset/sigaddset initialise and fill a sigset_t we own;
+    // numbers libc reserves for itself are refused and left out.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for sig in 1..=64 {
+            if ![
+                libc::SIGKILL,
+                libc::SIGSTOP,
+                libc::SIGSEGV,
+                libc::SIGBUS,
+                libc::SIGILL,
+                libc::SIGFPE,
+                libc::SIGTRAP,
+            ]
+            .contains(&sig)
+            {
+                libc::sigaddset(&mut set, sig);
+            }
+        }
+        SigSet::from_sigset_t_unchecked(set)
+    }
+}
+
+pub fn run(opts: &RunOptions) -> Result<i32> {
+    let attach = !opts.detach && opts.create.console_socket.is_none();
+    // Blocked before the clone: a signal or a fast exit between now and
+    // the wait loop stays pending instead of being lost.
+    let signals = if opts.detach {
+        None
+    } else {
+        let set = all_signals();
+        nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None)
+            .context("block signals")?;
+        Some(SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC).context("signalfd")?)
+    };
+    let c = container::create(&opts.create, Mode::Run { attach })?;
+    if let Err(e) = start(&c) {
+        let _ = waitpid(c.pid, None);
+        let _ = container::destroy(c.dir, &c.state);
+        return Err(e);
+    }
+    let Some(signals) = signals else { return Ok(0) };
+    let status = wait(&c, &signals);
+    if !opts.keep {
+        container::destroy(c.dir, &c.state)
+            .with_context(|| format!("delete container {}", c.state.id))?;
+    }
+    status
+}
+
+/// Tells init to exec and waits until it has: the init socket is
+/// close-on-exec, so end of file means the exec went through.
+fn start(c: &Created) -> Result<()> {
+    c.chan.send(&Msg::Start)?;
+    match c.chan.recv()? {
+        None => Ok(()),
+        Some((Msg::Error(text), _)) => Err(anyhow::anyhow!(text)),
+        Some((m, _)) => bail!("init sent {m:?} instead of exec'ing"),
+    }
+}
+
+/// The terminal of the caller, set raw while the container owns it.
+struct RawTerminal {
+    fd: BorrowedFd<'static>,
+    saved: termios::Termios,
+}
+
+impl RawTerminal {
+    fn new() -> Option<RawTerminal> {
+        let fd = std::io::stdin();
+        // SAFETY: stdin lives as long as the process.
+        let fd: BorrowedFd<'static> = unsafe { BorrowedFd::borrow_raw(fd.as_raw_fd()) };
+        let saved = termios::tcgetattr(fd).ok()?;
+        let mut raw = saved.clone();
+        termios::cfmakeraw(&mut raw);
+        termios::tcsetattr(fd, termios::SetArg::TCSANOW, &raw).ok()?;
+        Some(RawTerminal { fd, saved })
+    }
+}
+
+impl Drop for RawTerminal {
+    fn drop(&mut self) {
+        let _ = termios::tcsetattr(self.fd, termios::SetArg::TCSANOW, &self.saved);
+    }
+}
+
+fn copy_winsize(from: BorrowedFd, to: BorrowedFd) {
+    let mut ws: libc::winsize = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ fills a winsize we own; TIOCSWINSZ reads it.
+    unsafe {
+        if libc::ioctl(from.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) == 0 {
+            libc::ioctl(to.as_raw_fd(), libc::TIOCSWINSZ, &ws);
+        }
+    }
+}
+
+/// Copies what one read gives from `from` to `to`; false at end of input.
+fn pump(from: BorrowedFd, to: BorrowedFd) -> bool {
+    let mut buf = [0u8; 8192];
+    match nix::unistd::read(from, &mut buf) {
+        Ok(0) | Err(nix::errno::Errno::EIO) => false,
+        Ok(n) => {
+            let mut out = &buf[..n];
+            while !out.is_empty() {
+                match nix::unistd::write(to, out) {
+                    Ok(w) => out = &out[w..],
+                    Err(nix::errno::Errno::EINTR) => continue,
+                    Err(_) => return false,
+                }
+            }
+            true
+        }
+        Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => true,
+        Err(_) => false,
+    }
+}
+
+/// Waits for init to exit, forwarding signals and relaying the terminal.
+fn wait(c: &Created, signals: &SignalFd) -> Result<i32> {
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    let _raw = c.console.as_ref().and_then(|m| {
+        copy_winsize(stdin.as_fd(), m.as_fd());
+        RawTerminal::new()
+    });
+    let master: Option<&OwnedFd> = c.console.as_ref();
+    let mut stdin_open = master.is_some();
+    let mut master_open = master.is_some();
+    loop {
+        let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
+        if let (Some(m), true) = (master, master_open) {
+            fds.push(PollFd::new(m.as_fd(), PollFlags::POLLIN));
+        }
+        if stdin_open {
+            fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
+        }
+        match poll(&mut fds, PollTimeout::NONE) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            r => r.context("poll")?,
+        };
+        let ready: Vec<bool> = fds
+            .iter()
+            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+            .collect();
+        drop(fds);
+        let mut i = 1;
+        if let (Some(m), true) = (master, master_open) {
+            if ready[i] {
+                master_open = pump(m.as_fd(), stdout.as_fd());
+            }
+            i += 1;
+        }
+        if stdin_open && ready[i] {
+            if let Some(m) = master {
+                stdin_open = pump(stdin.as_fd(), m.as_fd());
+            }
+        }
+        if !ready[0] {
+            continue;
+        }
+        while let Some(info) = signals.read_signal().context("read signalfd")? {
+            let sig = info.ssi_signo as i32;
+            match sig {
+                libc::SIGCHLD => {
+                    if let Some(code) = reap(c)? {
+                        if let Some(m) = master {
+                            // What the container wrote just before exiting.
+                            let _ = nix::fcntl::fcntl(
+                                m,
+                                nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+                            );
+                            while master_open && pump(m.as_fd(), stdout.as_fd()) {
+                                let mut probe = [PollFd::new(m.as_fd(), PollFlags::POLLIN)];
+                                if poll(&mut probe, PollTimeout::ZERO).unwrap_or(0) == 0 {
+                                    break;
+                                }
+                            }
+                        }
+                        return Ok(code);
+                    }
+                }
+                libc::SIGWINCH => {
+                    if let Some(m) = master {
+                        copy_winsize(stdin.as_fd(), m.as_fd());
+                    }
+                }
+                _ => {
+                    let _ = sys::pidfd_send_signal(&c.pidfd, sig);
+                }
+            }
+        }
+    }
+}
+
+/// The container's exit status once init has exited.
+fn reap(c: &Created) -> Result<Option<i32>> {
+    match waitpid(c.pid, Some(WaitPidFlag::WNOHANG)).context("wait for init")? {
+        WaitStatus::Exited(_, code) => Ok(Some(code)),
+        WaitStatus::Signaled(_, sig, _) => Ok(Some(128 + sig as i32)),
+        _ => Ok(None),
+    }
+}

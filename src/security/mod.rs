@@ -1,0 +1,5 @@
+//! The process's security context: capabilities, rlimits, users and groups.
+
+pub mod caps;
+pub mod rlimits;
+pub mod user;

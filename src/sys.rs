@@ -1,0 +1,192 @@
+//! Raw system calls that nix does not wrap, each as a small safe function
+//! returning `nix::Result`. Every `unsafe` in berth outside this module is an
+//! exception that carries its own `// SAFETY:` note.
+
+use nix::errno::Errno;
+use nix::unistd::Pid;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+/// `struct clone_args` of clone3(2), as the kernel's uapi defines it.
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// What [`clone3`] returned in the calling process.
+pub enum Forked {
+    /// In the parent: the child's pid and a pidfd for it.
+    Parent { pid: Pid, pidfd: OwnedFd },
+    /// In the child.
+    Child,
+}
+
+/// clone3(2) without a new stack: fork semantics plus namespace flags,
+/// `CLONE_PIDFD` and, when `cgroup` is given, `CLONE_INTO_CGROUP`.
+///
+/// The child shares no memory with the parent, but libc does not know it was
+/// forked: it must not use libc state tied to the thread id (raise, abort,
+/// pthread or stdio locks). berth's init uses plain system calls only, and the
+/// caller must be single-threaded.
+pub fn clone3(flags: u64, cgroup: Option<RawFd>) -> nix::Result<Forked> {
+    let mut pidfd: RawFd = -1;
+    let mut args = CloneArgs {
+        flags: flags | libc::CLONE_PIDFD as u64,
+        pidfd: &mut pidfd as *mut RawFd as u64,
+        exit_signal: libc::SIGCHLD as u64,
+        ..Default::default()
+    };
+    if let Some(fd) = cgroup {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = fd as u64;
+    }
+    // SAFETY: `args` is a valid clone_args of the size passed; with no stack
+    // given the child continues on a copy of this stack, like fork(2).
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &mut args as *mut CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    match Errno::result(ret)? {
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent {
+            pid: Pid::from_raw(pid as i32),
+            // SAFETY: the kernel stored a new, owned pidfd in `pidfd`.
+            pidfd: unsafe { OwnedFd::from_raw_fd(pidfd) },
+        }),
+    }
+}
+
+pub const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+pub const CLONE_NEWTIME: u64 = 0x80;
+
+/// close_range(2) with CLOSE_RANGE_CLOEXEC: every fd from `first` on is
+/// marked close-on-exec, so it stays usable until execve closes it.
+pub fn cloexec_from(first: u32) -> nix::Result<()> {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: close_range takes plain integers and touches only the fd table.
+    let ret = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, CLOSE_RANGE_CLOEXEC) };
+    Errno::result(ret).map(drop)
+}
+
+/// pidfd_open(2).
+pub fn pidfd_open(pid: Pid) -> nix::Result<OwnedFd> {
+    // SAFETY: plain integer arguments; a non-negative result is a new fd we own.
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    let fd = Errno::result(ret)? as RawFd;
+    // SAFETY: the kernel returned a new, owned fd.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// pidfd_send_signal(2): signals exactly the process the pidfd refers to,
+/// never a later process that reused its pid.
+pub fn pidfd_send_signal(pidfd: impl AsFd, sig: i32) -> nix::Result<()> {
+    // SAFETY: a valid fd, a signal number, a null siginfo and zero flags.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_fd().as_raw_fd(),
+            sig,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    Errno::result(ret).map(drop)
+}
+
+/// keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): a new session keyring, so the
+/// container cannot see the keys of the session that started it.
+pub fn join_session_keyring(name: &std::ffi::CStr) -> nix::Result<i64> {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_int = 1;
+    // SAFETY: `name` is a valid NUL-terminated string for the call's duration.
+    let ret =
+        unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };
+    Errno::result(ret)
+}
+
+/// keyctl(KEYCTL_SETPERM): runc's permissions for the session keyring
+/// (possessor all, user view/read/write/search/link/setattr).
+pub fn set_keyring_perm(key: i64, perm: u32) -> nix::Result<()> {
+    const KEYCTL_SETPERM: libc::c_int = 5;
+    // SAFETY: plain integer arguments.
+    let ret = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_SETPERM, key, perm) };
+    Errno::result(ret).map(drop)
+}
+
+/// ioctl(NS_GET_NSTYPE): the CLONE_NEW* flag of the namespace a file refers to.
+pub fn ns_type(fd: impl AsFd) -> nix::Result<i32> {
+    const NS_GET_NSTYPE: libc::c_ulong = 0xb703; // _IO(0xb7, 0x3)
+                                                 // SAFETY: NS_GET_NSTYPE takes no argument and only reads the fd.
+    let ret = unsafe { libc::ioctl(fd.as_fd().as_raw_fd(), NS_GET_NSTYPE as _) };
+    Errno::result(ret)
+}
+
+/// pivot_root(2) with both arguments ".": the old root ends up stacked under
+/// the new one, where a lazy unmount of "." removes it (no put_old directory).
+pub fn pivot_root_dot() -> nix::Result<()> {
+    nix::unistd::pivot_root(".", ".")
+}
+
+/// `struct mount_attr` of mount_setattr(2).
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// mount_setattr(2) on the mount an O_PATH fd refers to, the whole tree
+/// below it too when `recursive`.
+pub fn mount_setattr(fd: impl AsFd, recursive: bool, set: u64, clr: u64) -> nix::Result<()> {
+    let mut flags = libc::AT_EMPTY_PATH as libc::c_uint;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as libc::c_uint;
+    }
+    let mut attr = MountAttr {
+        attr_set: set,
+        attr_clr: clr,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: a valid fd, an empty NUL-terminated path, and a mount_attr of the size passed.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_fd().as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+            &mut attr as *mut MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    Errno::result(ret).map(drop)
+}
+
+/// ioctl(TIOCGPTPEER): opens the terminal side of a pty master without a
+/// path lookup, so it is the peer of this master and no other.
+pub fn open_pty_peer(master: impl AsFd, flags: libc::c_int) -> nix::Result<OwnedFd> {
+    const TIOCGPTPEER: libc::c_ulong = 0x5441;
+    // SAFETY: TIOCGPTPEER takes the open flags as its argument and returns a new fd.
+    let ret = unsafe { libc::ioctl(master.as_fd().as_raw_fd(), TIOCGPTPEER as _, flags) };
+    let fd = Errno::result(ret)?;
+    // SAFETY: the kernel returned a new, owned fd.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// The /proc/self/fd path of an fd, for calls that take a path only.
+pub fn fd_path(fd: impl AsFd) -> String {
+    format!("/proc/self/fd/{}", fd.as_fd().as_raw_fd())
+}
