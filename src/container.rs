@@ -257,10 +257,13 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
     .context("clone the container's init")?;
     let (pid, pidfd) = match forked {
         sys::Forked::Child => {
-            // The state dir's lock must not outlive `create` in init.
+            // Init keeps only the fds it needs: the state dir's lock must not
+            // outlive `create`, and a host directory fd must never be there
+            // for a cwd of /proc/self/fd/N to escape through (CVE-2024-21626).
             if let Some(fd) = lock_fd {
                 let _ = nix::unistd::close(fd);
             }
+            drop(cgroup_fd);
             drop(parent_end);
             let ends = Ends {
                 chan: child_end,

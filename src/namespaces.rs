@@ -23,17 +23,6 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
-        Kind::Pid,
-        Kind::Network,
-        Kind::Mount,
-        Kind::Ipc,
-        Kind::Uts,
-        Kind::User,
-        Kind::Cgroup,
-        Kind::Time,
-    ];
-
     pub fn parse(s: &str) -> Option<Kind> {
         Some(match s {
             "pid" => Kind::Pid,
@@ -54,20 +43,6 @@ impl Kind {
             Kind::Pid => "pid",
             Kind::Network => "network",
             Kind::Mount => "mount",
-            Kind::Ipc => "ipc",
-            Kind::Uts => "uts",
-            Kind::User => "user",
-            Kind::Cgroup => "cgroup",
-            Kind::Time => "time",
-        }
-    }
-
-    /// The file under /proc/PID/ns/.
-    pub fn proc_name(self) -> &'static str {
-        match self {
-            Kind::Pid => "pid",
-            Kind::Network => "net",
-            Kind::Mount => "mnt",
             Kind::Ipc => "ipc",
             Kind::Uts => "uts",
             Kind::User => "user",
@@ -258,13 +233,6 @@ pub fn check_sysctl(key: &str, plan: &Plan) -> Result<()> {
     Ok(())
 }
 
-/// Maps a container id through a mapping list (container → host).
-pub fn map_to_host(map: &[IdMapping], id: u32) -> Option<u32> {
-    map.iter()
-        .find(|m| id >= m.container_id && id - m.container_id < m.size)
-        .map(|m| m.host_id + (id - m.container_id))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,17 +288,5 @@ mod tests {
         assert!(check_sysctl("kernel.shmmax", &p).is_ok());
         assert!(check_sysctl("kernel.hostname", &p).is_err());
         assert!(check_sysctl("vm.swappiness", &p).is_err());
-    }
-
-    #[test]
-    fn id_mapping() {
-        let m = [IdMapping {
-            container_id: 0,
-            host_id: 100000,
-            size: 65536,
-        }];
-        assert_eq!(map_to_host(&m, 0), Some(100000));
-        assert_eq!(map_to_host(&m, 65535), Some(165535));
-        assert_eq!(map_to_host(&m, 65536), None);
     }
 }

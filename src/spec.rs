@@ -238,6 +238,7 @@ pub struct Device {
 }
 
 /// A parsed config.json and the properties in it that berth does not know.
+#[derive(Debug)]
 pub struct Loaded {
     pub spec: Spec,
     pub unknown: Vec<String>,
@@ -255,7 +256,11 @@ pub fn load(path: &Path) -> Result<Loaded> {
 pub fn parse(bytes: &[u8]) -> Result<Loaded> {
     let mut unknown = Vec::new();
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let mut note = |p: serde_ignored::Path| unknown.push(p.to_string());
+    // serde_ignored shows an Option's inside as "?": leave those out.
+    let mut note = |p: serde_ignored::Path| {
+        let path: Vec<String> = p.to_string().split('.').filter(|s| *s != "?").map(String::from).collect();
+        unknown.push(path.join("."));
+    };
     let ignored = serde_ignored::Deserializer::new(&mut de, &mut note);
     let spec: Spec = serde_path_to_error::deserialize(ignored).map_err(|e| {
         let path = e.path().to_string();

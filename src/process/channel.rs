@@ -24,7 +24,7 @@ use nix::sys::socket::{
     SockFlag, SockType,
 };
 use std::io::{IoSlice, IoSliceMut};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Msg {
@@ -145,9 +145,5 @@ impl Channel {
             Some((m, _)) => bail!("init socket: expected {want:?}, got {m:?}"),
             None => bail!("init socket closed before {want:?}"),
         }
-    }
-
-    pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.0.as_fd()
     }
 }

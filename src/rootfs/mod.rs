@@ -313,13 +313,16 @@ fn locked_flags(fd: &OwnedFd) -> Result<MsFlags> {
     use nix::sys::statvfs::FsFlags;
     let f = st.flags();
     let mut out = MsFlags::empty();
+    // ST_RELATIME (4096) is missing from musl's statvfs flags.
+    if f.bits() & 4096 != 0 {
+        out |= MsFlags::MS_RELATIME;
+    }
     for (s, m) in [
         (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
         (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
         (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
         (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
         (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
-        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
         (FsFlags::ST_RDONLY, MsFlags::MS_RDONLY),
     ] {
         if f.contains(s) {

@@ -1,0 +1,58 @@
+# berth: build, test and try an OCI container runtime.
+# Every target installs what it needs on a fresh Debian 12 machine (as root).
+
+SHELL       := /bin/bash
+CARGO       ?= cargo
+MUSL        := x86_64-unknown-linux-musl
+PREFIX      ?= /usr/local
+ROOTFS      := bundles/busybox/rootfs
+# The static binary (musl, or glibc +crt-static where musl cannot be had).
+BIN         := target/berth
+
+.PHONY: all deps build bundles run test unit integration stress lint install clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	@scripts/deps.sh --build
+
+bundles: $(ROOTFS)/bin/busybox
+
+$(ROOTFS)/bin/busybox: scripts/busybox-rootfs.sh
+	@scripts/deps.sh
+	scripts/busybox-rootfs.sh $(ROOTFS)
+
+# The demo: a container from the bundled busybox bundle prints its
+# hostname, its pid (1) and its mounts.
+run: build bundles
+	$(BIN) --root /run/berth-demo run --bundle bundles/busybox berth-demo-$$$$
+
+# Unit tests need no root; integration tests run the static binary as root
+# on real bundles. nextest runs each test in its own process (a subreaper).
+test: build bundles
+	BERTH_BIN=$(abspath $(BIN)) $(CARGO) nextest run --profile ci --cargo-quiet
+	@echo
+
+unit:
+	$(CARGO) nextest run --bins --cargo-quiet
+
+integration: build bundles
+	BERTH_BIN=$(abspath $(BIN)) $(CARGO) nextest run --test '*' --cargo-quiet
+
+# 1,000 runs of /bin/true, then a check that nothing was left behind.
+stress: build bundles
+	scripts/run-loop.sh $(BIN) 1000
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/berth
+
+clean:
+	$(CARGO) clean
+	rm -rf $(ROOTFS)
