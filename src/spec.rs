@@ -258,7 +258,12 @@ pub fn parse(bytes: &[u8]) -> Result<Loaded> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     // serde_ignored shows an Option's inside as "?": leave those out.
     let mut note = |p: serde_ignored::Path| {
-        let path: Vec<String> = p.to_string().split('.').filter(|s| *s != "?").map(String::from).collect();
+        let path: Vec<String> = p
+            .to_string()
+            .split('.')
+            .filter(|s| *s != "?")
+            .map(String::from)
+            .collect();
         unknown.push(path.join("."));
     };
     let ignored = serde_ignored::Deserializer::new(&mut de, &mut note);

@@ -12,12 +12,11 @@ use std::os::fd::{AsFd, OwnedFd};
 /// The default PATH for the lookup when the process's env has none.
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/// The executable, found and checked. It is exec'd by path, as runc and
+/// crun do: the kernel names the process (comm) after the path's last
+/// component, where an execveat of an fd would name it after the fd.
 pub struct Executable {
     pub path: CString,
-    pub fd: OwnedFd,
-    /// A "#!" script: it must be exec'd by path, since its interpreter
-    /// reopens it by name and a close-on-exec fd would be gone.
-    pub script: bool,
 }
 
 /// Finds `arg0` as execve would from the container's cwd, with the PATH of
@@ -39,12 +38,9 @@ pub fn resolve(arg0: &str, env: &[String], self_exe: (u64, u64)) -> Result<Execu
     for c in &candidates {
         match open_executable(c) {
             Ok(fd) => {
-                let script =
-                    check_not_berth(&fd, self_exe).with_context(|| format!("exec {arg0:?}"))?;
+                check_not_berth(&fd, self_exe).with_context(|| format!("exec {arg0:?}"))?;
                 return Ok(Executable {
                     path: CString::new(c.as_str())?,
-                    fd,
-                    script,
                 });
             }
             Err(e) => last_err = Some(e),
@@ -93,8 +89,7 @@ fn dev_ino_path(path: &str) -> Option<(u64, u64)> {
 /// Refuses berth's own binary as the executable, as a script's interpreter
 /// or as an ELF program interpreter: each would run the host's berth
 /// inside the container through /proc/self/exe (CVE-2019-5736).
-/// Returns whether the file is a script.
-fn check_not_berth(fd: &OwnedFd, self_exe: (u64, u64)) -> Result<bool> {
+fn check_not_berth(fd: &OwnedFd, self_exe: (u64, u64)) -> Result<()> {
     if dev_ino(fd) == Some(self_exe) {
         bail!("refusing to run berth's own binary inside the container");
     }
@@ -116,7 +111,7 @@ fn check_not_berth(fd: &OwnedFd, self_exe: (u64, u64)) -> Result<bool> {
             bail!("refusing to run berth's own binary inside the container (as interpreter {i})");
         }
     }
-    Ok(head.starts_with(b"#!"))
+    Ok(())
 }
 
 /// PT_INTERP of a 64-bit little-endian ELF file, if it has one.
@@ -150,16 +145,10 @@ fn elf_interpreter(fd: &OwnedFd) -> Option<String> {
     None
 }
 
-/// execve of the executable: by fd for a binary, by path for a script.
+/// execve(2); returns only on failure.
 pub fn exec(exe: &Executable, args: &[CString], env: &[CString]) -> Errno {
-    if exe.script {
-        match nix::unistd::execve(&exe.path, args, env) {
-            Err(e) => e,
-        }
-    } else {
-        match nix::unistd::execveat(&exe.fd, c"", args, env, nix::fcntl::AtFlags::AT_EMPTY_PATH) {
-            Err(e) => e,
-        }
+    match nix::unistd::execve(&exe.path, args, env) {
+        Err(e) => e,
     }
 }
 
