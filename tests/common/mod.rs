@@ -244,9 +244,8 @@ impl Ctx {
     /// no mount of this test's bundle in the host's mount table.
     pub fn assert_gone(&self, id: &str) {
         assert!(!self.has_state(id), "state directory of {id} is left");
-        for d in cgroup_dirs(id) {
-            panic!("cgroup {} of {id} is left", d.display());
-        }
+        let dirs = cgroup_dirs(id);
+        assert!(dirs.is_empty(), "cgroups of {id} are left: {dirs:?}");
         let needle = format!("/{id}\n");
         for pid in all_pids() {
             if let Ok(cg) = std::fs::read_to_string(format!("/proc/{pid}/cgroup")) {
