@@ -9,7 +9,7 @@ ROOTFS      := bundles/busybox/rootfs
 # The static binary (musl, or glibc +crt-static where musl cannot be had).
 BIN         := target/berth
 
-.PHONY: all deps build bundles run test unit integration stress lint install clean
+.PHONY: all deps build bundles run test unit integration vm-test stress lint install clean
 
 all: build
 
@@ -32,9 +32,13 @@ run: build bundles
 
 # Unit tests need no root; integration tests run the static binary as root
 # on real bundles. nextest runs each test in its own process (a subreaper).
+# Then the cgroup v2 suite, in a VM booted with a cgroup2-only kernel.
 test: build bundles
 	BERTH_BIN=$(abspath $(BIN)) $(CARGO) nextest run --profile ci --cargo-quiet
-	@echo
+	$(MAKE) --no-print-directory vm-test
+
+vm-test: build bundles
+	integration/vm/cgroup2.sh $(BIN)
 
 unit:
 	$(CARGO) nextest run --bins --cargo-quiet

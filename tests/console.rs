@@ -14,7 +14,13 @@ fn recv_fd(sock: &std::os::unix::net::UnixStream) -> (String, OwnedFd) {
     let mut buf = [0u8; 256];
     let mut cmsg = nix::cmsg_space!([RawFd; 1]);
     let mut iov = [IoSliceMut::new(&mut buf)];
-    let msg = recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty()).unwrap();
+    let msg = recvmsg::<()>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::empty(),
+    )
+    .unwrap();
     let mut fd = None;
     for c in msg.cmsgs().unwrap() {
         if let ControlMessageOwned::ScmRights(fds) = c {
@@ -23,7 +29,10 @@ fn recv_fd(sock: &std::os::unix::net::UnixStream) -> (String, OwnedFd) {
         }
     }
     let n = msg.bytes;
-    (String::from_utf8_lossy(&buf[..n]).into_owned(), fd.expect("an fd"))
+    (
+        String::from_utf8_lossy(&buf[..n]).into_owned(),
+        fd.expect("an fd"),
+    )
 }
 
 /// Reads from a pty master until `needle` shows up (or the other side closes).
@@ -42,11 +51,15 @@ fn read_until(master: &mut std::fs::File, needle: &str) -> String {
 #[test]
 fn console_socket_receives_the_pty_master() {
     let mut c = Ctx::new("consock");
-    c.args(&["sh", "-c", "tty; stty size; echo hello-from-tty; read line; echo got:$line"])
-        .edit(|v| {
-            v["process"]["terminal"] = serde_json::json!(true);
-            v["process"]["consoleSize"] = serde_json::json!({"height": 33, "width": 111});
-        });
+    c.args(&[
+        "sh",
+        "-c",
+        "tty; stty size; echo hello-from-tty; read line; echo got:$line",
+    ])
+    .edit(|v| {
+        v["process"]["terminal"] = serde_json::json!(true);
+        v["process"]["consoleSize"] = serde_json::json!({"height": 33, "width": 111});
+    });
     let sock_path = c.dir.join("console.sock");
     let listener = UnixListener::bind(&sock_path).unwrap();
     let id = c.id("a");
@@ -67,7 +80,10 @@ fn console_socket_receives_the_pty_master() {
     c.ok(&["start", &id]);
     let mut master = std::fs::File::from(master);
     let text = read_until(&mut master, "hello-from-tty");
-    assert!(text.contains("/dev/pts/0"), "tty inside is the container's devpts: {text}");
+    assert!(
+        text.contains("/dev/pts/0"),
+        "tty inside is the container's devpts: {text}"
+    );
     assert!(text.contains("33 111"), "consoleSize applies: {text}");
     master.write_all(b"typed\n").unwrap();
     let text = read_until(&mut master, "got:typed");
@@ -78,11 +94,21 @@ fn console_socket_receives_the_pty_master() {
 #[test]
 fn run_attaches_the_callers_terminal() {
     let mut c = Ctx::new("ttyattach");
-    c.args(&["sh", "-c", "test -t 0 && test -t 1 && echo is-a-tty; stty size; exit 5"]).edit(|v| {
+    c.args(&[
+        "sh",
+        "-c",
+        "test -t 0 && test -t 1 && echo is-a-tty; stty size; exit 5",
+    ])
+    .edit(|v| {
         v["process"]["terminal"] = serde_json::json!(true);
     });
     let pty = nix::pty::openpty(
-        Some(&nix::pty::Winsize { ws_row: 24, ws_col: 77, ws_xpixel: 0, ws_ypixel: 0 }),
+        Some(&nix::pty::Winsize {
+            ws_row: 24,
+            ws_col: 77,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        }),
         None,
     )
     .unwrap();
@@ -90,14 +116,19 @@ fn run_attaches_the_callers_terminal() {
     let b = c.bundle.to_string_lossy().into_owned();
     let mut cmd = c.cmd(&["run", "--bundle", &b, &id]);
     let slave = std::fs::File::from(pty.slave);
-    cmd.stdin(slave.try_clone().unwrap()).stdout(slave.try_clone().unwrap()).stderr(slave);
+    cmd.stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave);
     let mut child = cmd.spawn().unwrap();
     drop(cmd);
     let mut master = std::fs::File::from(pty.master);
     let status = child.wait().unwrap();
     let text = read_until(&mut master, "77");
     assert!(text.contains("is-a-tty"), "{text}");
-    assert!(text.contains("24 77"), "the caller's window size is passed on: {text}");
+    assert!(
+        text.contains("24 77"),
+        "the caller's window size is passed on: {text}"
+    );
     assert_eq!(status.code(), Some(5));
     c.assert_gone(&id);
 }
@@ -108,6 +139,9 @@ fn run_detach_with_a_terminal_needs_a_console_socket() {
     c.edit(|v| v["process"]["terminal"] = serde_json::json!(true));
     let id = c.id("a");
     let b = c.bundle.to_string_lossy().into_owned();
-    c.fails(&["run", "--detach", "--bundle", &b, &id], "--console-socket");
+    c.fails(
+        &["run", "--detach", "--bundle", &b, &id],
+        "--console-socket",
+    );
     c.assert_gone(&id);
 }
