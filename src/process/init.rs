@@ -64,7 +64,7 @@ fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
     for (key, value) in &plan.sysctl {
         write_sysctl(key, value)?;
     }
-    rootfs::finish(&plan.rootfs)?;
+    rootfs::finish(&plan.rootfs, &p.cwd)?;
     if plan.new_keyring {
         new_session_keyring(&plan.id)?;
     }
@@ -74,17 +74,6 @@ fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
         })?;
     }
     rlimits::apply(&p.rlimits)?;
-    // Created as root, entered as the user (a missing cwd is made, as runc does).
-    rootfs::path::create(
-        nix::fcntl::open(
-            "/",
-            nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
-            nix::sys::stat::Mode::empty(),
-        )?,
-        &p.cwd,
-        rootfs::path::Leaf::Dir,
-    )
-    .with_context(|| format!("process.cwd: create {}", p.cwd))?;
     // A new session, and with a terminal, that terminal as the controlling
     // one and as stdio.
     nix::unistd::setsid().context("setsid")?;

@@ -159,15 +159,17 @@ pub fn prepare(plan: &Plan, terminal: bool) -> Result<Option<(OwnedFd, OwnedFd)>
     Ok(console)
 }
 
-/// What comes after sysctls are written: masking, read-only paths and a
-/// read-only root.
-pub fn finish(plan: &Plan) -> Result<()> {
+/// What comes after sysctls are written: the process's cwd made if it is
+/// missing (as runc does, while the root is writable), masking, read-only
+/// paths and a read-only root.
+pub fn finish(plan: &Plan, cwd: &str) -> Result<()> {
     let root = nix::fcntl::open(
         "/",
         OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
         Mode::empty(),
     )
     .context("open /")?;
+    path::create(&root, cwd, Leaf::Dir).with_context(|| format!("process.cwd: create {cwd}"))?;
     for p in &plan.masked {
         mask(&root, p).with_context(|| format!("linux.maskedPaths: mask {p}"))?;
     }
