@@ -164,13 +164,16 @@ impl Plan {
         !self.is_new(Kind::Pid)
     }
 
-    /// The flags the container's init is cloned with. A time namespace is
-    /// left out: its clock offsets can only be written before any process is
-    /// in it, so the parent unshares it and the child is born inside.
+    /// The flags the container's init is cloned with. Two kinds are left
+    /// out: a time namespace, whose clock offsets can only be written before
+    /// any process is in it (the parent unshares it, and the child is born
+    /// inside), and a cgroup namespace, whose root is the cgroup its creator
+    /// is in: init unshares it once the parent has moved it into the
+    /// container's v1 cgroups.
     pub fn clone_flags(&self) -> u64 {
         self.new
             .iter()
-            .filter(|k| **k != Kind::Time)
+            .filter(|k| !matches!(k, Kind::Time | Kind::Cgroup))
             .fold(0, |acc, k| acc | k.flag())
     }
 }

@@ -355,13 +355,14 @@ impl Cgroup {
                     .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))
                 {
                     Ok(()) | Err(Errno::ENOENT) => break,
+                    // A parent berth made that another container still
+                    // uses stays (cgroupfs says EBUSY for child cgroups).
+                    Err(Errno::EBUSY | Errno::ENOTEMPTY) if !self.is_leaf(dir) => break,
                     Err(Errno::EBUSY) if tries < 100 => {
                         tries += 1;
                         std::thread::sleep(pause);
                         pause = (pause * 2).min(std::time::Duration::from_millis(20));
                     }
-                    // A parent shared with another container stays.
-                    Err(Errno::ENOTEMPTY) if !self.is_leaf(dir) => break,
                     Err(e) => {
                         return Err(e).with_context(|| format!("remove cgroup {}", dir.display()))
                     }

@@ -46,6 +46,11 @@ fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
         set_ids(0, 0).context("become root of the new user namespace")?;
     }
     join_namespaces(plan)?;
+    if plan.ns.is_new(Kind::Cgroup) {
+        // Now that init is in its cgroups, they are the namespace's root.
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .context("create the cgroup namespace")?;
+    }
     // The umask of setup is 0 so modes given in the config are exact.
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
     if let Some(h) = &plan.hostname {

@@ -182,10 +182,19 @@ pub fn finish(plan: &Plan, cwd: &str) -> Result<()> {
     Ok(())
 }
 
-/// pivot_root(".", ".") then lazily unmount the old root stacked on top,
-/// made a slave first so the unmount cannot reach the host.
+/// pivot_root(".", ".") stacks the old root on the new one; from the old
+/// root (opened before), it is made a slave, so its unmount cannot reach the
+/// host, and lazily unmounted. The kernel does not promise where "." is
+/// after pivot_root, hence the explicit fchdir, as runc does.
 fn pivot() -> Result<()> {
+    let old_root = nix::fcntl::open(
+        "/",
+        OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .context("open the old root")?;
     sys::pivot_root_dot().context("pivot_root")?;
+    nix::unistd::fchdir(&old_root).context("chdir to the old root")?;
     mount(
         None::<&str>,
         ".",
@@ -232,6 +241,11 @@ fn mount_entry(root: &OwnedFd, m: &Entry, plan: &Plan) -> Result<()> {
             }
         }
         Kind::Fs { fstype, source } => {
+            if fstype == "proc" || fstype == "sysfs" {
+                // A symlink here would put the kernel's files elsewhere in
+                // the container (runc refuses it too, CVE-2019-16884).
+                ordinary_dir(root, &m.dest, fstype)?;
+            }
             let target = path::create(root, &m.dest, Leaf::Dir)?;
             let data = (!m.data.is_empty()).then_some(m.data.as_str());
             mount(
@@ -263,6 +277,22 @@ fn mount_entry(root: &OwnedFd, m: &Entry, plan: &Plan) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Refuses a destination whose last component is anything but a directory
+/// (a missing one is fine: it is made as a directory).
+fn ordinary_dir(root: &OwnedFd, dest: &str, fstype: &str) -> Result<()> {
+    match path::open(root, dest, OFlag::O_PATH | OFlag::O_NOFOLLOW) {
+        Ok(fd) => {
+            let mode = nix::sys::stat::fstat(&fd)?.st_mode & libc::S_IFMT;
+            if mode != libc::S_IFDIR {
+                bail!("{fstype} must be mounted on an ordinary directory, and {dest} is not one");
+            }
+            Ok(())
+        }
+        Err(Errno::ENOENT) => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("open {dest}")),
+    }
 }
 
 fn bind(source: &str, target: &OwnedFd, recursive: bool) -> Result<()> {

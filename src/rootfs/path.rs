@@ -6,7 +6,7 @@
 use nix::errno::Errno;
 use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::Mode;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 /// What to create at the end of a missing path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,9 +36,17 @@ pub fn open(root: impl AsFd, path: &str, flags: OFlag) -> nix::Result<OwnedFd> {
 }
 
 /// Opens `path` inside `root` as O_PATH, creating what is missing: parent
-/// directories (0755) and the last component as `leaf`.
+/// directories (0755) and the last component as `leaf`. A dangling symlink
+/// on the way is followed inside the root and its target made, as the
+/// kernel would resolve it for the container.
 pub fn create(root: impl AsFd, path: &str, leaf: Leaf) -> nix::Result<OwnedFd> {
-    let root = root.as_fd();
+    create_within(root.as_fd(), path, leaf, 0)
+}
+
+/// Symlinks followed before giving up, as the kernel's own limit.
+const MAX_LINKS: usize = 40;
+
+fn create_within(root: BorrowedFd, path: &str, leaf: Leaf, links: usize) -> nix::Result<OwnedFd> {
     match open(root, path, OFlag::O_PATH) {
         Err(Errno::ENOENT) => {}
         other => return other,
@@ -50,11 +58,12 @@ pub fn create(root: impl AsFd, path: &str, leaf: Leaf) -> nix::Result<OwnedFd> {
     let mut parent = open(root, "/", OFlag::O_PATH | OFlag::O_DIRECTORY)?;
     let mut prefix = String::new();
     for (i, comp) in comps.iter().enumerate() {
+        let parent_path = prefix.clone();
         prefix.push('/');
         prefix.push_str(comp);
         let last = i + 1 == comps.len();
         // Resolve each prefix from the root again: a symlink met on the way
-        // is followed inside the root, as the kernel would for the container.
+        // is followed inside the root.
         match open(root, &prefix, OFlag::O_PATH) {
             Ok(fd) => {
                 parent = fd;
@@ -62,6 +71,21 @@ pub fn create(root: impl AsFd, path: &str, leaf: Leaf) -> nix::Result<OwnedFd> {
             }
             Err(Errno::ENOENT) => {}
             Err(e) => return Err(e),
+        }
+        if let Ok(target) = nix::fcntl::readlinkat(&parent, *comp) {
+            // A dangling symlink: make its target, inside the root.
+            if links >= MAX_LINKS {
+                return Err(Errno::ELOOP);
+            }
+            let target = target.to_string_lossy();
+            let rest = comps[i + 1..].join("/");
+            let base = if target.starts_with('/') {
+                String::new()
+            } else {
+                parent_path
+            };
+            let next = format!("{base}/{target}/{rest}");
+            return create_within(root, &next, leaf, links + 1);
         }
         if last && leaf == Leaf::File {
             let how = OpenHow::new()
@@ -120,6 +144,27 @@ mod tests {
         create(&root, "/etc/up/file", Leaf::File).unwrap();
         assert!(d.join("file").is_file());
         std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn dangling_symlinks_are_created_inside_the_root() {
+        let d = tmp();
+        let host = tmp();
+        std::os::unix::fs::symlink(&host, d.join("abs")).unwrap();
+        std::os::unix::fs::symlink("../../../x/y", d.join("rel")).unwrap();
+        let root = open_host(&d, OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty()).unwrap();
+        create(&root, "/abs/sub", Leaf::Dir).unwrap();
+        assert!(d.join(host.strip_prefix("/").unwrap()).join("sub").is_dir());
+        assert!(!host.join("sub").exists(), "created on the host");
+        create(&root, "/rel/f", Leaf::File).unwrap();
+        assert!(d.join("x/y/f").is_file());
+        std::os::unix::fs::symlink("loop", d.join("loop")).unwrap();
+        assert_eq!(
+            create(&root, "/loop/z", Leaf::Dir).unwrap_err(),
+            Errno::ELOOP
+        );
+        std::fs::remove_dir_all(&d).unwrap();
+        std::fs::remove_dir_all(&host).unwrap();
     }
 
     #[test]
