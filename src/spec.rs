@@ -256,16 +256,7 @@ pub fn load(path: &Path) -> Result<Loaded> {
 pub fn parse(bytes: &[u8]) -> Result<Loaded> {
     let mut unknown = Vec::new();
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    // serde_ignored shows an Option's inside as "?": leave those out.
-    let mut note = |p: serde_ignored::Path| {
-        let path: Vec<String> = p
-            .to_string()
-            .split('.')
-            .filter(|s| *s != "?")
-            .map(String::from)
-            .collect();
-        unknown.push(path.join("."));
-    };
+    let mut note = |p: serde_ignored::Path| unknown.push(field_path(&p));
     let ignored = serde_ignored::Deserializer::new(&mut de, &mut note);
     let spec: Spec = serde_path_to_error::deserialize(ignored).map_err(|e| {
         let path = e.path().to_string();
@@ -280,6 +271,26 @@ pub fn parse(bytes: &[u8]) -> Result<Loaded> {
         .context("invalid config: trailing data after the JSON object")?;
     check(&spec)?;
     Ok(Loaded { spec, unknown })
+}
+
+/// A JSON path in the form errors use: `mounts[0].options`.
+fn field_path(p: &serde_ignored::Path) -> String {
+    use serde_ignored::Path;
+    match p {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", field_path(parent)),
+        Path::Map { parent, key } => {
+            let parent = field_path(parent);
+            if parent.is_empty() {
+                key.clone()
+            } else {
+                format!("{parent}.{key}")
+            }
+        }
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => field_path(parent),
+    }
 }
 
 /// The checks that do not belong to any one subsystem.
@@ -521,6 +532,15 @@ mod tests {
         let text = MINIMAL.replace(r#""cwd":"/""#, r#""cwd":"/","bogus":1"#);
         let l = parse(text.as_bytes()).unwrap();
         assert_eq!(l.unknown, ["process.bogus"]);
+    }
+
+    #[test]
+    fn unknown_fields_in_arrays_are_indexed() {
+        let text = MINIMAL.replace(
+            r#""root""#,
+            r#""mounts":[{"destination":"/x","type":"tmpfs","bogus":1}],"root""#,
+        );
+        assert_eq!(parse(text.as_bytes()).unwrap().unknown, ["mounts[0].bogus"]);
     }
 
     #[test]

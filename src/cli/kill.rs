@@ -6,7 +6,7 @@ pub struct Args {
     /// The container's id
     pub id: String,
     /// The signal, by name (KILL, SIGKILL) or number (9)
-    #[arg(default_value = "TERM")]
+    #[arg(default_value = "TERM", allow_negative_numbers = true)]
     pub signal: String,
     /// Signal every process of the container, not only its init
     #[arg(short, long)]
