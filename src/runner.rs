@@ -60,6 +60,12 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
         Some(SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC).context("signalfd")?)
     };
     let c = container::create(&opts.create, Mode::Run { attach })?;
+    // The container's terminal takes the caller's size and the caller's
+    // terminal goes raw before the user's process can look at either.
+    let _raw = c.console.as_ref().and_then(|m| {
+        copy_winsize(std::io::stdin().as_fd(), m.as_fd());
+        RawTerminal::new()
+    });
     if let Err(e) = start(&c) {
         let _ = waitpid(c.pid, None);
         let _ = container::destroy(c.dir, &c.state);
@@ -150,10 +156,6 @@ fn pump(from: BorrowedFd, to: BorrowedFd) -> bool {
 fn wait(c: &Created, signals: &SignalFd) -> Result<i32> {
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
-    let _raw = c.console.as_ref().and_then(|m| {
-        copy_winsize(stdin.as_fd(), m.as_fd());
-        RawTerminal::new()
-    });
     let master: Option<&OwnedFd> = c.console.as_ref();
     let mut stdin_open = master.is_some();
     let mut master_open = master.is_some();
@@ -194,18 +196,8 @@ fn wait(c: &Created, signals: &SignalFd) -> Result<i32> {
             match sig {
                 libc::SIGCHLD => {
                     if let Some(code) = reap(c)? {
-                        if let Some(m) = master {
-                            // What the container wrote just before exiting.
-                            let _ = nix::fcntl::fcntl(
-                                m,
-                                nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
-                            );
-                            while master_open && pump(m.as_fd(), stdout.as_fd()) {
-                                let mut probe = [PollFd::new(m.as_fd(), PollFlags::POLLIN)];
-                                if poll(&mut probe, PollTimeout::ZERO).unwrap_or(0) == 0 {
-                                    break;
-                                }
-                            }
+                        if let (Some(m), true) = (master, master_open) {
+                            drain(m.as_fd(), stdout.as_fd());
                         }
                         return Ok(code);
                     }
@@ -219,6 +211,25 @@ fn wait(c: &Created, signals: &SignalFd) -> Result<i32> {
                     let _ = sys::pidfd_send_signal(&c.pidfd, sig);
                 }
             }
+        }
+    }
+}
+
+/// Copies what the container wrote before it exited. The pty hands data
+/// to the master side asynchronously, so "nothing to read now" is not the
+/// end: that is EIO, once the last terminal fd is closed. A process that
+/// keeps the terminal open is given a moment, not forever.
+fn drain(master: BorrowedFd, out: BorrowedFd) {
+    loop {
+        let mut probe = [PollFd::new(master, PollFlags::POLLIN)];
+        match poll(&mut probe, PollTimeout::from(500u16)) {
+            Ok(n) if n > 0 => {
+                if !pump(master, out) {
+                    return;
+                }
+            }
+            Err(nix::errno::Errno::EINTR) => continue,
+            _ => return,
         }
     }
 }
