@@ -207,7 +207,7 @@ fn push(v: &mut Value, key: &str, item: Value) -> usize {
 fn sleeping(c: &mut Ctx, suffix: &str) -> (String, i32) {
     c.args(&["sleep", "1000"]);
     let (id, pid) = c.start(suffix);
-    wait_until("sleep to exec", || comm(pid) == "sleep");
+    wait_until("sleep to exec", || execd(pid, "sleep"));
     (id, pid)
 }
 
@@ -638,7 +638,7 @@ fn duplicate_id_leaves_the_first_container_untouched() {
     assert!(c.root.join(&id).join("state.json").exists());
     // Still startable: its exec FIFO and init are intact.
     c.ok(&["start", &id]);
-    wait_until("sleep to exec", || comm(pid) == "sleep");
+    wait_until("sleep to exec", || execd(pid, "sleep"));
     assert_untouched(&c, &id, pid, "running");
     c.ok(&["delete", "--force", &id]);
     assert_nothing_left(&c, &id);

@@ -506,7 +506,7 @@ fn join_and_compare(c: &mut Ctx, kind: &str) -> (i32, i32) {
     let (_, b) = c.start("b");
     // `start` returns once init may exec, not once it has.
     wait_until("both inits to exec sleep", || {
-        comm(a) == "sleep" && comm(b) == "sleep"
+        execd(a, "sleep") && execd(b, "sleep")
     });
     assert_eq!(ns(b, kind), ns(a, kind), "B joined A's {kind} namespace");
     assert_ne!(

@@ -32,7 +32,7 @@ fn create_start_kill_delete_moves_through_every_status() {
     assert_eq!(comm(pid), "berth:[init]");
     c.ok(&["start", &id]);
     assert_eq!(c.status(&id), "running");
-    wait_until("sleep to exec", || comm(pid) == "sleep");
+    wait_until("sleep to exec", || execd(pid, "sleep"));
     c.ok(&["kill", &id, "KILL"]);
     c.wait_status(&id, "stopped");
     let st = c.state(&id);
@@ -94,11 +94,12 @@ fn kill_defaults_to_sigterm() {
     c.args(&[
         "sh",
         "-c",
-        "trap 'exit 7' TERM; while :; do sleep 0.05; done",
+        "trap 'exit 7' TERM; touch /tmp/ready; while :; do sleep 0.05; done",
     ]);
     let (id, pid) = c.start("a");
-    wait_until("the trap to be set", || comm(pid) == "sh");
-    std::thread::sleep(std::time::Duration::from_millis(50));
+    wait_until("the trap to be set", || {
+        std::path::Path::new(&format!("/proc/{pid}/root/tmp/ready")).exists()
+    });
     c.ok(&["kill", &id]);
     wait_until("init to exit on TERM", || !alive(pid));
     c.ok(&["delete", &id]);
@@ -203,7 +204,7 @@ fn run_detach_returns_with_the_container_running() {
     let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
     c.reap_later(pid);
     assert_eq!(c.status(&id), "running");
-    wait_until("sleep to exec", || comm(pid) == "sleep");
+    wait_until("sleep to exec", || execd(pid, "sleep"));
     c.ok(&["delete", "--force", &id]);
     c.assert_gone(&id);
 }

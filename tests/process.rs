@@ -55,7 +55,7 @@ fn create_with(c: &mut Ctx, suffix: &str, flags: &[&str]) -> (String, i32) {
 /// Starts the config (which must run `sleep`) and waits until it has exec'd.
 fn start_sleep(c: &mut Ctx, suffix: &str) -> (String, i32) {
     let (id, pid) = c.start(suffix);
-    wait_until("sleep to exec", || comm(pid) == "sleep");
+    wait_until("sleep to exec", || execd(pid, "sleep"));
     (id, pid)
 }
 
@@ -506,7 +506,7 @@ fn fds_of_the_caller_are_not_inherited() {
     let pid = c.state(&id)["pid"].as_i64().unwrap() as i32;
     c.reap_later(pid);
     c.ok(&["start", &id]);
-    wait_until("sleep to exec", || comm(pid) == "sleep");
+    wait_until("sleep to exec", || execd(pid, "sleep"));
     assert_eq!(fds(pid), [0, 1, 2]);
 }
 
@@ -530,7 +530,7 @@ fn no_new_keyring_keeps_the_callers_session() {
     c.args(&["sleep", "1000"]);
     let (id, pid) = create_with(&mut c, "a", &["--no-new-keyring"]);
     c.ok(&["start", &id]);
-    wait_until("sleep to exec", || comm(pid) == "sleep");
+    wait_until("sleep to exec", || execd(pid, "sleep"));
     let keys = std::fs::read_to_string("/proc/keys").unwrap();
     assert!(
         !keys.contains(&format!("_ses.{id}:")),
@@ -554,7 +554,7 @@ fn init_is_not_dumpable_until_it_execs() {
         );
     }
     c.ok(&["start", &id]);
-    wait_until("sleep to exec", || comm(pid) == "sleep");
+    wait_until("sleep to exec", || execd(pid, "sleep"));
     for entry in ["status", "environ", "fd"] {
         assert_eq!(
             proc_owner(pid, entry),

@@ -337,6 +337,12 @@ pub fn comm(pid: i32) -> String {
         .to_string()
 }
 
+/// Whether `pid` has exec'd `name`: comm is set early in execve, the
+/// command line only once the new program's stack is built.
+pub fn execd(pid: i32, name: &str) -> bool {
+    comm(pid) == name && std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| !c.is_empty())
+}
+
 /// A field of /proc/PID/status ("CapEff", "NoNewPrivs", ...).
 pub fn status_field(pid: i32, field: &str) -> String {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
