@@ -174,6 +174,13 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
         log::warn(&format!("config.json: unknown property {field} ignored"));
     }
     let spec = loaded.spec;
+    let unsupported = spec::not_applied(&spec);
+    if !unsupported.is_empty() {
+        log::warn(&format!(
+            "config.json: not applied by this version of berth: {}",
+            unsupported.join(", ")
+        ));
+    }
     let terminal = spec.process.as_ref().is_some_and(|p| p.terminal);
     if terminal && opts.console_socket.is_none() && mode != (Mode::Run { attach: true }) {
         bail!("process.terminal is true: --console-socket is needed when berth does not attach the terminal itself");

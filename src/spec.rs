@@ -273,6 +273,65 @@ pub fn parse(bytes: &[u8]) -> Result<Loaded> {
     Ok(Loaded { spec, unknown })
 }
 
+/// The fields present in `spec` that berth knows but does not apply yet,
+/// so the user is told rather than left to find out.
+pub fn not_applied(spec: &Spec) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if spec.hooks.as_ref().is_some_and(|h| {
+        !(h.prestart.is_empty()
+            && h.create_runtime.is_empty()
+            && h.create_container.is_empty()
+            && h.start_container.is_empty()
+            && h.poststart.is_empty()
+            && h.poststop.is_empty())
+    }) {
+        out.push("hooks");
+    }
+    if let Some(p) = &spec.process {
+        for (set, name) in [
+            (
+                p.apparmor_profile.as_deref().is_some_and(|s| !s.is_empty()),
+                "process.apparmorProfile",
+            ),
+            (
+                p.selinux_label.as_deref().is_some_and(|s| !s.is_empty()),
+                "process.selinuxLabel",
+            ),
+            (p.io_priority.is_some(), "process.ioPriority"),
+            (p.scheduler.is_some(), "process.scheduler"),
+            (p.exec_cpu_affinity.is_some(), "process.execCPUAffinity"),
+        ] {
+            if set {
+                out.push(name);
+            }
+        }
+    }
+    if let Some(l) = &spec.linux {
+        let limits = l
+            .resources
+            .as_ref()
+            .and_then(|r| r.as_object())
+            .is_some_and(|r| r.iter().any(|(k, v)| k != "devices" && !v.is_null()));
+        for (set, name) in [
+            (limits, "linux.resources"),
+            (l.seccomp.is_some(), "linux.seccomp"),
+            (
+                l.mount_label.as_deref().is_some_and(|s| !s.is_empty()),
+                "linux.mountLabel",
+            ),
+            (l.intel_rdt.is_some(), "linux.intelRdt"),
+            (l.personality.is_some(), "linux.personality"),
+            (!l.net_devices.is_empty(), "linux.netDevices"),
+            (l.memory_policy.is_some(), "linux.memoryPolicy"),
+        ] {
+            if set {
+                out.push(name);
+            }
+        }
+    }
+    out
+}
+
 /// A JSON path in the form errors use: `mounts[0].options`.
 fn field_path(p: &serde_ignored::Path) -> String {
     use serde_ignored::Path;
