@@ -287,7 +287,6 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
     undo.child = Some((pid, pidfd));
     log::debug(|| format!("init cloned as pid {pid}"));
 
-    cg.attach(pid, cgroup_fd.is_some())?;
     if plan.ns.is_new(Kind::User) {
         namespaces::write_id_maps(pid, &plan.ns.uid_map, &plan.ns.gid_map)?;
     }

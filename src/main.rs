@@ -16,6 +16,12 @@ mod sys;
 
 use clap::Parser;
 
+/// dlmalloc keeps freed memory for reuse: musl's allocator maps and unmaps
+/// pages for the small allocations berth makes, and the profile showed
+/// those system calls in every command.
+#[global_allocator]
+static ALLOC: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+
 fn main() {
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,

@@ -3,8 +3,9 @@
 //!
 //! ```text
 //!   berth (parent)                       init (child)
-//!   clone3(namespaces) ───────────────▶  born inside the new namespaces
-//!   add to cgroup, write id maps
+//!   clone3(namespaces) ───────────────▶  born inside the new namespaces,
+//!                                        joins its v1 cgroups itself
+//!   write id maps (new user namespace)
 //!   Go ───────────────────────────────▶  rootfs, mounts, pivot_root,
 //!                       ◀───────────────  Console(fd)   (run with a terminal)
 //!                                        rlimits, user, capabilities...

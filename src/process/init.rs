@@ -36,9 +36,10 @@ pub fn run(plan: &Plan, ends: Ends) -> ! {
 fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
     let title = c"berth:[init]";
     let _ = nix::sys::prctl::set_name(title);
-    // Nothing happens before the parent has placed us in the cgroup and
-    // written our id maps: until then we have no identity in a new user
-    // namespace and our resources would be charged to the wrong cgroup.
+    // First into the container's cgroups, so everything after is charged
+    // to them; then wait for the parent to write our id maps: until then we
+    // have no identity in a new user namespace.
+    plan.rootfs.cgroup.join_self()?;
     ends.chan.expect(Msg::Go)?;
     let p = &plan.process;
     if plan.ns.is_new(Kind::User) {
