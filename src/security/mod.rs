@@ -2,4 +2,5 @@
 
 pub mod caps;
 pub mod rlimits;
+pub mod seccomp;
 pub mod user;
