@@ -18,6 +18,8 @@ static_busybox() { file -L "${1:-}" 2>/dev/null | grep -q 'statically linked'; }
 command -v file >/dev/null || pkgs+=(file)
 static_busybox /bin/busybox || pkgs+=(busybox-static)
 command -v jq >/dev/null || pkgs+=(jq)
+# Docker's default seccomp profile, for the seccomp tests and the bench.
+[ -f /usr/share/containers/seccomp.json ] || pkgs+=(golang-github-containers-common)
 command -v cc >/dev/null || pkgs+=(gcc libc6-dev)
 command -v curl >/dev/null || pkgs+=(curl ca-certificates)
 if [ ${#pkgs[@]} -gt 0 ]; then

@@ -130,6 +130,10 @@ fn plan(opts: &CreateOptions, bundle: &Path, spec: &Spec, cgroup: Cgroup) -> Res
         .map(|a| CString::new(a.as_str()))
         .collect::<Result<Vec<_>, _>>()
         .context("invalid config: process.args: an argument holds a NUL byte")?;
+    let seccomp = match linux.and_then(|l| l.seccomp.as_ref()) {
+        Some(v) => compile_seccomp(v)?,
+        None => None,
+    };
     let userns = ns.is_new(Kind::User) || ns.joins(Kind::User);
     let cgroupns = ns.is_new(Kind::Cgroup) || ns.joins(Kind::Cgroup);
     let rootfs = rootfs::Plan::from_spec(spec, bundle, opts.no_pivot, cgroup, cgroupns, userns)?;
@@ -151,6 +155,7 @@ fn plan(opts: &CreateOptions, bundle: &Path, spec: &Spec, cgroup: Cgroup) -> Res
             last_cap,
             rlimits: rlimits::parse(&p.rlimits)?,
             no_new_privileges: p.no_new_privileges,
+            seccomp,
             oom_score_adj: p.oom_score_adj,
             terminal: p.terminal,
             console_size: p.console_size,
@@ -161,6 +166,26 @@ fn plan(opts: &CreateOptions, bundle: &Path, spec: &Spec, cgroup: Cgroup) -> Res
         preserve_fds: opts.preserve_fds,
         self_exe: (self_exe.st_dev, self_exe.st_ino),
     })
+}
+
+/// Compiles linux.seccomp, warning about what it skips, as runc does.
+fn compile_seccomp(v: &serde_json::Value) -> Result<Option<crate::security::seccomp::Compiled>> {
+    let Some(c) = crate::security::seccomp::compile(v)? else {
+        return Ok(None);
+    };
+    if !c.skipped.is_empty() {
+        log::warn(&format!(
+            "linux.seccomp: syscalls this build does not know are skipped: {}",
+            c.skipped.join(", ")
+        ));
+    }
+    for field in &c.unknown {
+        log::warn(&format!("config.json: unknown property {field} ignored"));
+    }
+    if c.listener {
+        bail!("linux.seccomp: SCMP_ACT_NOTIFY is not supported yet");
+    }
+    Ok(Some(c))
 }
 
 /// `create` (and the first half of `run`): everything up to an init that

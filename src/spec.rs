@@ -314,7 +314,6 @@ pub fn not_applied(spec: &Spec) -> Vec<&'static str> {
             .is_some_and(|r| r.iter().any(|(k, v)| k != "devices" && !v.is_null()));
         for (set, name) in [
             (limits, "linux.resources"),
-            (l.seccomp.is_some(), "linux.seccomp"),
             (
                 l.mount_label.as_deref().is_some_and(|s| !s.is_empty()),
                 "linux.mountLabel",

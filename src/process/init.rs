@@ -6,7 +6,7 @@ use super::exec;
 use super::{Ends, Gate, Plan};
 use crate::namespaces::Kind;
 use crate::rootfs;
-use crate::security::{caps, rlimits, user};
+use crate::security::{caps, rlimits, seccomp, user};
 use crate::sys;
 use anyhow::{bail, Context, Result};
 use nix::unistd::{Gid, Uid};
@@ -88,6 +88,11 @@ fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
     }
     drop(console);
     let env = environment(p)?;
+    if let (Some(filter), false) = (&p.seccomp, p.no_new_privileges) {
+        // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load
+        // it while init still has it (runc's order).
+        seccomp::install(filter)?;
+    }
     switch_user(plan)?;
     if p.no_new_privileges {
         nix::sys::prctl::set_no_new_privs().context("process.noNewPrivileges: set")?;
@@ -102,6 +107,10 @@ fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
     ends.chan.send(&Msg::Ready)?;
     wait_for_start(ends)?;
     reset_signals();
+    if let (Some(filter), true) = (&p.seccomp, p.no_new_privileges) {
+        // As late as possible: only execve runs under the filter after it.
+        seccomp::install(filter)?;
+    }
     let err = exec::exec(&exe, &p.args, &env);
     bail!("exec {arg0:?}: {}", err.desc())
 }

@@ -10,8 +10,8 @@ pub use init::run;
 
 use crate::namespaces;
 use crate::rootfs;
-use crate::security::caps;
 use crate::security::rlimits::Rlimit;
+use crate::security::{caps, seccomp};
 use crate::spec::ConsoleSize;
 use std::ffi::CString;
 use std::os::fd::OwnedFd;
@@ -31,6 +31,8 @@ pub struct ProcessPlan {
     pub last_cap: u32,
     pub rlimits: Vec<Rlimit>,
     pub no_new_privileges: bool,
+    /// linux.seccomp, compiled before the clone.
+    pub seccomp: Option<seccomp::Compiled>,
     pub oom_score_adj: Option<i32>,
     pub terminal: bool,
     pub console_size: Option<ConsoleSize>,
