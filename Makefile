@@ -9,7 +9,7 @@ ROOTFS      := bundles/busybox/rootfs
 # The static binary (musl, or glibc +crt-static where musl cannot be had).
 BIN         := target/berth
 
-.PHONY: all deps build bundles run test unit integration vm-test stress lint install clean
+.PHONY: all deps build bundles run test unit integration vm-test bench profile stress lint install clean
 
 all: build
 
@@ -46,9 +46,20 @@ unit:
 integration: build bundles
 	BERTH_BIN=$(abspath $(BIN)) $(CARGO) nextest run --test '*' --cargo-quiet
 
-# 1,000 runs of /bin/true, then a check that nothing was left behind.
+# berth beside runc and crun (Debian's), in one run; ratios and targets.
+bench: build bundles
+	@command -v runc >/dev/null && command -v crun >/dev/null && command -v gcc >/dev/null || \
+	    { apt-get install -y -q --no-install-recommends runc crun gcc libc6-dev >/dev/null || \
+	      { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends runc crun gcc libc6-dev >/dev/null; }; }
+	python3 bench/bench.py --berth $(BIN)
+
+# Where start-up time goes: strace counts and timeline, perf samples.
+profile: build bundles
+	bench/profile.sh
+
+# 10,000 runs of /bin/true, 4 at a time: no hang, no failure, nothing left.
 stress: build bundles
-	scripts/run-loop.sh $(BIN) 1000
+	scripts/run-loop.sh $(BIN) 10000 4
 
 lint:
 	$(CARGO) fmt --check
