@@ -519,10 +519,10 @@ pub fn list(root: &Path) -> Result<Vec<Report>> {
     let mut out = Vec::new();
     for e in entries {
         let e = e.with_context(|| format!("read {}", root.display()))?;
-        let path = e.path();
-        if !path.is_dir() {
+        if !e.file_type().is_ok_and(|t| t.is_dir()) {
             continue;
         }
+        let path = e.path();
         match state::read_state(&path) {
             Ok(st) => out.push(report(&path, st)),
             Err(err) => log::warn(&format!("list: {}: {err:#}", path.display())),

@@ -190,7 +190,7 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
 /// Reads a container's state.json without taking its lock.
 pub fn read_state(dir: &Path) -> Result<State> {
     let path = dir.join(STATE_FILE);
-    let bytes = match std::fs::read(&path) {
+    let bytes = match crate::sys::read_file(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let id = dir
@@ -208,13 +208,13 @@ pub fn read_state(dir: &Path) -> Result<State> {
         }
         Err(e) => return Err(e).with_context(|| format!("read {}", path.display())),
     };
-    serde_json::from_slice(&bytes).with_context(|| format!("parse {}", path.display()))
+    serde_json::from_str(&bytes).with_context(|| format!("parse {}", path.display()))
 }
 
 /// The start time of `pid` from /proc/PID/stat, and whether it is a zombie.
 /// None when there is no such process.
 pub fn proc_start_time(pid: i32) -> Option<(u64, bool)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let stat = crate::sys::read_file(format!("/proc/{pid}/stat")).ok()?;
     // The command name may hold spaces and parentheses: split after the last ')'.
     let rest = &stat[stat.rfind(')')? + 2..];
     let fields: Vec<&str> = rest.split(' ').collect();

@@ -190,3 +190,51 @@ pub fn open_pty_peer(master: impl AsFd, flags: libc::c_int) -> nix::Result<Owned
 pub fn fd_path(fd: impl AsFd) -> String {
     format!("/proc/self/fd/{}", fd.as_fd().as_raw_fd())
 }
+
+/// Reads a whole file, in as few system calls as its size allows: one
+/// open, reads into a page-sized buffer until end of file, one close (no
+/// fstat, and /proc files, which report size 0, are not read in 32-byte
+/// steps as std's read_to_string would).
+pub fn read_file(path: impl AsRef<std::path::Path>) -> std::io::Result<String> {
+    let fd = open_raw(path.as_ref(), libc::O_RDONLY | libc::O_CLOEXEC)?;
+    let mut buf: Vec<u8> = Vec::with_capacity(4096);
+    loop {
+        if buf.len() == buf.capacity() {
+            buf.reserve(buf.capacity());
+        }
+        let len = buf.len();
+        let spare = buf.capacity() - len;
+        // SAFETY: the kernel writes at most `spare` bytes into the vector's
+        // spare capacity, and the length is raised by what it wrote only.
+        let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().add(len).cast(), spare) };
+        match n {
+            0 => break,
+            n if n > 0 => {
+                // SAFETY: the kernel initialised these n bytes.
+                unsafe { buf.set_len(len + n as usize) };
+            }
+            _ => {
+                let e = std::io::Error::last_os_error();
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+        }
+    }
+    String::from_utf8(buf).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
+/// openat(AT_FDCWD, path, flags) as the system call: musl's open() follows
+/// an O_CLOEXEC open with an fcntl(F_SETFD) for kernels older than 2.6.23.
+pub fn open_raw(path: &std::path::Path, flags: libc::c_int) -> std::io::Result<OwnedFd> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())?;
+    // SAFETY: a valid NUL-terminated path for the call's duration; a
+    // non-negative result is a new fd we own.
+    let fd = unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, c.as_ptr(), flags, 0) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: the kernel returned a new, owned fd.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}

@@ -153,8 +153,8 @@ impl Cgroup {
     /// berth's own cgroup, as runc does.
     pub fn plan(cgroups_path: Option<&str>, id: &str) -> Result<Cgroup> {
         let mountinfo =
-            std::fs::read_to_string("/proc/self/mountinfo").context("read /proc/self/mountinfo")?;
-        let own = std::fs::read_to_string("/proc/self/cgroup").context("read /proc/self/cgroup")?;
+            crate::sys::read_file("/proc/self/mountinfo").context("read /proc/self/mountinfo")?;
+        let own = crate::sys::read_file("/proc/self/cgroup").context("read /proc/self/cgroup")?;
         Self::plan_from(cgroups_path, id, &mountinfo, &own)
     }
 
@@ -288,7 +288,7 @@ impl Cgroup {
             return Ok(Vec::new());
         };
         let path = dir.join("cgroup.procs");
-        let text = match std::fs::read_to_string(&path) {
+        let text = match crate::sys::read_file(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e).with_context(|| format!("read {}", path.display())),
@@ -383,13 +383,13 @@ impl Cgroup {
 pub fn is_frozen(cg: &Cgroup) -> bool {
     for h in &cg.hierarchies {
         if h.is_v2() {
-            if let Ok(t) = std::fs::read_to_string(h.dir.join("cgroup.freeze")) {
+            if let Ok(t) = crate::sys::read_file(h.dir.join("cgroup.freeze")) {
                 if t.trim() == "1" {
                     return true;
                 }
             }
         } else if h.controllers.split(',').any(|c| c == "freezer") {
-            if let Ok(t) = std::fs::read_to_string(h.dir.join("freezer.state")) {
+            if let Ok(t) = crate::sys::read_file(h.dir.join("freezer.state")) {
                 return t.trim() != "THAWED";
             }
         }
@@ -415,9 +415,9 @@ fn inherit_cpuset(dir: &Path) -> Result<()> {
     };
     for file in ["cpuset.cpus", "cpuset.mems"] {
         let mine = dir.join(file);
-        let current = std::fs::read_to_string(&mine).unwrap_or_default();
+        let current = crate::sys::read_file(&mine).unwrap_or_default();
         if current.trim().is_empty() {
-            let value = std::fs::read_to_string(parent.join(file))
+            let value = crate::sys::read_file(parent.join(file))
                 .with_context(|| format!("read {}", parent.join(file).display()))?;
             std::fs::write(&mine, value.trim())
                 .with_context(|| format!("write {}", mine.display()))?;

@@ -213,7 +213,7 @@ fn new_session_keyring(id: &str) -> Result<()> {
 fn environment(p: &super::ProcessPlan) -> Result<Vec<CString>> {
     let mut env = p.env.clone();
     if !env.iter().any(|e| e.starts_with("HOME=")) {
-        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+        let passwd = crate::sys::read_file("/etc/passwd").unwrap_or_default();
         env.push(format!("HOME={}", user::home_of(&passwd, p.uid)));
     }
     env.into_iter()

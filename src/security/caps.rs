@@ -111,7 +111,7 @@ pub fn number(name: &str) -> Option<u32> {
 
 /// The highest capability this kernel knows.
 pub fn last_cap() -> u32 {
-    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+    crate::sys::read_file("/proc/sys/kernel/cap_last_cap")
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(NAMES.len() as u32 - 1)

@@ -40,12 +40,15 @@ pub fn home_of(passwd: &str, uid: u32) -> String {
         .unwrap_or_else(|| "/".to_string())
 }
 
-/// The name of `uid` in the host's /etc/passwd, or the number as text.
+/// The name of `uid` in the host's /etc/passwd, or the number as text. The
+/// file is read once per process (`list` asks for every container).
 pub fn host_user_name(uid: u32) -> String {
-    std::fs::read_to_string("/etc/passwd")
-        .ok()
-        .and_then(|t| parse_passwd(&t).into_iter().find(|p| p.uid == uid))
-        .map(|p| p.name)
+    static PASSWD: std::sync::OnceLock<Vec<Passwd>> = std::sync::OnceLock::new();
+    PASSWD
+        .get_or_init(|| parse_passwd(&crate::sys::read_file("/etc/passwd").unwrap_or_default()))
+        .iter()
+        .find(|p| p.uid == uid)
+        .map(|p| p.name.clone())
         .unwrap_or_else(|| uid.to_string())
 }
 
