@@ -298,7 +298,7 @@ def measure(args, runtimes, work):
         scaled.append(("seccomp_run_median_ms", make_bundle(work, "seccomp", with_seccomp)))
     for key, b in scaled:
         xs = {r.name: [] for r in runtimes}
-        for i in range(max(n // 2, 5)):
+        for i in range(n):
             for r in order(runtimes, i):
                 xs[r.name].append(timed(r.argv("run", "--bundle", b, r.new_id("x")))[0])
         for r in runtimes:

@@ -238,3 +238,39 @@ pub fn open_raw(path: &std::path::Path, flags: libc::c_int) -> std::io::Result<O
     // SAFETY: the kernel returned a new, owned fd.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
+
+/// open_tree(2) with OPEN_TREE_CLONE: a detached copy of the mount (tree,
+/// with `recursive`) at `path`, to set up before it is attached anywhere.
+pub fn open_tree_clone(path: &std::path::Path, recursive: bool) -> nix::Result<OwnedFd> {
+    use std::os::unix::ffi::OsStrExt;
+    const OPEN_TREE_CLONE: libc::c_uint = 1;
+    let mut flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as libc::c_uint;
+    }
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: a valid NUL-terminated path; a non-negative result is a new fd.
+    let fd = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, c.as_ptr(), flags) };
+    let fd = Errno::result(fd)? as RawFd;
+    // SAFETY: the kernel returned a new, owned fd.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// move_mount(2) of a detached tree onto the file or directory `target`
+/// (an O_PATH fd): the mount appears there, where the fd points.
+pub fn move_mount_to(tree: impl AsFd, target: impl AsFd) -> nix::Result<()> {
+    const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
+    const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;
+    // SAFETY: two valid fds and empty NUL-terminated paths.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            tree.as_fd().as_raw_fd(),
+            c"".as_ptr(),
+            target.as_fd().as_raw_fd(),
+            c"".as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+        )
+    };
+    Errno::result(ret).map(drop)
+}

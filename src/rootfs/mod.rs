@@ -226,19 +226,27 @@ fn move_root(rootfs: &Path) -> Result<()> {
 fn mount_entry(root: &OwnedFd, m: &Entry, plan: &Plan) -> Result<()> {
     match &m.kind {
         Kind::Bind { source, recursive } => {
-            let src = nix::fcntl::open(source, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
-                .with_context(|| format!("open source {}", source.display()))?;
-            let leaf = if nix::sys::stat::fstat(&src)?.st_mode & libc::S_IFMT == libc::S_IFDIR {
+            // A detached copy of the source, given its attributes before it
+            // is attached: one mount event, and the target is the fd
+            // resolved inside the root, whatever happens to the path.
+            let tree = sys::open_tree_clone(source, *recursive)
+                .with_context(|| format!("clone the mount of {}", source.display()))?;
+            let leaf = if nix::sys::stat::fstat(&tree)?.st_mode & libc::S_IFMT == libc::S_IFDIR {
                 Leaf::Dir
             } else {
                 Leaf::File
             };
-            let target = path::create(root, &m.dest, leaf)?;
-            bind(&sys::fd_path(&src), &target, *recursive)?;
-            if let Some(flags) = m.bind_remount_flags() {
-                let target = path::open(root, &m.dest, OFlag::O_PATH)?;
-                remount(&target, flags & !(MsFlags::MS_BIND | MsFlags::MS_REMOUNT))?;
+            let attrs = m.bind_attrs();
+            if !attrs.is_empty() {
+                sys::mount_setattr(&tree, false, attrs.set, attrs.clr)
+                    .context("set mount attributes")?;
             }
+            if !m.rec_attr.is_empty() {
+                sys::mount_setattr(&tree, true, m.rec_attr.set, m.rec_attr.clr)
+                    .context("set recursive mount attributes")?;
+            }
+            let target = path::create(root, &m.dest, leaf)?;
+            sys::move_mount_to(&tree, &target).context("attach the bind mount")?;
         }
         Kind::Fs { fstype, source } => {
             if fstype == "proc" || fstype == "sysfs" {
@@ -259,7 +267,9 @@ fn mount_entry(root: &OwnedFd, m: &Entry, plan: &Plan) -> Result<()> {
         }
         Kind::Cgroup => mount_cgroups(root, m, plan)?,
     }
-    if m.propagation.is_some() || !m.rec_attr.is_empty() {
+    // A bind mount got its recursive attributes before it was attached.
+    let rec_attr = !m.rec_attr.is_empty() && !matches!(m.kind, Kind::Bind { .. });
+    if m.propagation.is_some() || rec_attr {
         let target = path::open(root, &m.dest, OFlag::O_PATH)?;
         if let Some(p) = m.propagation {
             mount(
@@ -271,7 +281,7 @@ fn mount_entry(root: &OwnedFd, m: &Entry, plan: &Plan) -> Result<()> {
             )
             .context("set propagation")?;
         }
-        if !m.rec_attr.is_empty() {
+        if rec_attr {
             sys::mount_setattr(&target, true, m.rec_attr.set, m.rec_attr.clr)
                 .context("set recursive mount attributes")?;
         }

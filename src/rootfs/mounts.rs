@@ -39,6 +39,8 @@ pub struct Entry {
     pub kind: Kind,
     /// Flags for mount(2), without MS_BIND/MS_REC (they live in `kind`).
     pub flags: MsFlags,
+    /// Flags an option turned off explicitly ("rw", "suid", "exec"...).
+    pub cleared: MsFlags,
     /// A propagation change made after the mount (MS_SHARED... maybe | MS_REC).
     pub propagation: Option<MsFlags>,
     pub rec_attr: RecAttr,
@@ -47,10 +49,43 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// The flags a bind mount is remounted with, when there are any.
-    pub fn bind_remount_flags(&self) -> Option<MsFlags> {
-        let f = self.flags & !MsFlags::MS_REMOUNT;
-        (!f.is_empty()).then_some(f | MsFlags::MS_BIND | MsFlags::MS_REMOUNT)
+    /// The per-mount attributes a bind mount's options set and clear, for
+    /// mount_setattr(2) on the new mount: what the options name changes,
+    /// the rest stays as the source had it.
+    pub fn bind_attrs(&self) -> RecAttr {
+        let mut a = RecAttr::default();
+        for (flag, attr) in [
+            (MsFlags::MS_RDONLY, MOUNT_ATTR_RDONLY),
+            (MsFlags::MS_NOSUID, MOUNT_ATTR_NOSUID),
+            (MsFlags::MS_NODEV, MOUNT_ATTR_NODEV),
+            (MsFlags::MS_NOEXEC, MOUNT_ATTR_NOEXEC),
+            (MsFlags::MS_NODIRATIME, MOUNT_ATTR_NODIRATIME),
+            (MsFlags::from_bits_retain(256), MOUNT_ATTR_NOSYMFOLLOW),
+        ] {
+            if self.flags.contains(flag) {
+                a.set |= attr;
+            } else if self.cleared.contains(flag) {
+                a.clr |= attr;
+            }
+        }
+        let atime = if self.flags.contains(MsFlags::MS_NOATIME) {
+            Some(MOUNT_ATTR_NOATIME)
+        } else if self.flags.contains(MsFlags::MS_STRICTATIME) {
+            Some(MOUNT_ATTR_STRICTATIME)
+        } else if self.flags.contains(MsFlags::MS_RELATIME)
+            || self
+                .cleared
+                .intersects(MsFlags::MS_NOATIME | MsFlags::MS_STRICTATIME | MsFlags::MS_RELATIME)
+        {
+            Some(MOUNT_ATTR_RELATIME)
+        } else {
+            None
+        };
+        if let Some(v) = atime {
+            a.clr |= MOUNT_ATTR_ATIME;
+            a.set |= v;
+        }
+        a
     }
 }
 
@@ -146,6 +181,7 @@ pub fn parse(index: usize, m: &Mount, bundle: &Path) -> Result<Entry> {
         );
     }
     let mut flags = MsFlags::empty();
+    let mut cleared = MsFlags::empty();
     let mut bind = None;
     let mut propagation_flags = None;
     let mut rec_attr = RecAttr::default();
@@ -157,8 +193,10 @@ pub fn parse(index: usize, m: &Mount, bundle: &Path) -> Result<Entry> {
         } else if let Some((_, set, f)) = FLAGS.iter().find(|(n, _, _)| *n == o) {
             if *set {
                 flags |= *f;
+                cleared &= !*f;
             } else {
                 flags &= !*f;
+                cleared |= *f;
             }
         } else if let Some((_, f)) = PROPAGATION.iter().find(|(n, _)| *n == o) {
             propagation_flags = Some(*f);
@@ -209,6 +247,7 @@ pub fn parse(index: usize, m: &Mount, bundle: &Path) -> Result<Entry> {
         dest: m.destination.clone(),
         kind,
         flags,
+        cleared,
         propagation: propagation_flags,
         rec_attr,
         data: data.join(","),
@@ -291,9 +330,35 @@ mod tests {
         );
         assert_eq!(e.propagation, Some(MsFlags::MS_PRIVATE | MsFlags::MS_REC));
         assert_eq!(
-            e.bind_remount_flags(),
-            Some(MsFlags::MS_RDONLY | MsFlags::MS_BIND | MsFlags::MS_REMOUNT)
+            e.bind_attrs(),
+            RecAttr {
+                set: MOUNT_ATTR_RDONLY,
+                clr: 0
+            }
         );
+    }
+
+    #[test]
+    fn bind_attrs_set_what_is_named_and_clear_what_is_turned_off() {
+        let e = parse(
+            0,
+            &m(
+                "/x",
+                "bind",
+                "/",
+                &["bind", "nosuid", "rw", "exec", "noatime"],
+            ),
+            Path::new("/"),
+        )
+        .unwrap();
+        let a = e.bind_attrs();
+        assert_eq!(a.set, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOATIME);
+        assert_eq!(
+            a.clr,
+            MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC | MOUNT_ATTR_ATIME
+        );
+        let e = parse(0, &m("/x", "bind", "/", &["bind"]), Path::new("/")).unwrap();
+        assert!(e.bind_attrs().is_empty());
     }
 
     #[test]
