@@ -182,9 +182,6 @@ fn compile_seccomp(v: &serde_json::Value) -> Result<Option<crate::security::secc
     for field in &c.unknown {
         log::warn(&format!("config.json: unknown property {field} ignored"));
     }
-    if c.listener {
-        bail!("linux.seccomp: SCMP_ACT_NOTIFY is not supported yet");
-    }
     Ok(Some(c))
 }
 
@@ -321,6 +318,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
         match parent_end.recv()? {
             Some((Msg::Ready, _)) => break,
             Some((Msg::Console, fd)) => console = fd,
+            Some((Msg::Seccomp, Some(fd))) => send_seccomp_listener(fd, &plan, &state, pid)?,
             Some((Msg::Error(text), _)) => return Err(anyhow::anyhow!(text)),
             Some((m, _)) => bail!("init sent {m:?} before it was ready"),
             None => bail!("init exited during setup"),
@@ -348,6 +346,47 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
         dir,
         state,
     })
+}
+
+/// Passes init's seccomp notify listener to linux.seccomp.listenerPath, as
+/// the runtime spec says: the container process state as JSON, the fd
+/// with SCM_RIGHTS (the "seccompFd" of its `fds`).
+fn send_seccomp_listener(fd: OwnedFd, plan: &process::Plan, st: &State, pid: Pid) -> Result<()> {
+    let Some(filter) = &plan.process.seccomp else {
+        bail!("init sent a seccomp listener it was not asked for")
+    };
+    let Some(path) = &filter.listener_path else {
+        bail!("linux.seccomp.listenerPath: missing")
+    };
+    let msg = serde_json::json!({
+        "ociVersion": spec::OCI_VERSION,
+        "fds": ["seccompFd"],
+        "pid": pid.as_raw(),
+        "metadata": filter.listener_metadata.clone().unwrap_or_default(),
+        "state": {
+            "ociVersion": st.oci_version,
+            "id": st.id,
+            "status": "creating",
+            "pid": pid.as_raw(),
+            "bundle": st.bundle,
+            "annotations": st.annotations,
+        },
+    });
+    let sock = std::os::unix::net::UnixStream::connect(path)
+        .with_context(|| format!("linux.seccomp.listenerPath: connect to {path}"))?;
+    let body = serde_json::to_vec(&msg)?;
+    let iov = [std::io::IoSlice::new(&body)];
+    let fds = [fd.as_raw_fd()];
+    let cmsg = [nix::sys::socket::ControlMessage::ScmRights(&fds)];
+    nix::sys::socket::sendmsg::<()>(
+        sock.as_raw_fd(),
+        &iov,
+        &cmsg,
+        nix::sys::socket::MsgFlags::MSG_NOSIGNAL,
+        None,
+    )
+    .with_context(|| format!("linux.seccomp.listenerPath: send the listener to {path}"))?;
+    Ok(())
 }
 
 /// Namespaces that apply to the children of the caller: a PID namespace

@@ -9,6 +9,7 @@
 //!   Go ───────────────────────────────▶  rootfs, mounts, pivot_root,
 //!                       ◀───────────────  Console(fd)   (run with a terminal)
 //!                                        rlimits, user, capabilities...
+//!                       ◀───────────────  Seccomp(fd)   (a notify listener)
 //!                       ◀───────────────  Ready | Error(text)
 //!   write state.json
 //!   create: exit; `start` writes a byte to the exec FIFO that init reads.
@@ -35,6 +36,8 @@ pub enum Msg {
     Error(String),
     /// Carries a pty master (SCM_RIGHTS).
     Console,
+    /// Carries a seccomp notify listener (SCM_RIGHTS).
+    Seccomp,
 }
 
 impl Msg {
@@ -45,6 +48,7 @@ impl Msg {
             Msg::Start => b'S',
             Msg::Error(_) => b'E',
             Msg::Console => b'C',
+            Msg::Seccomp => b'F',
         }
     }
 }
@@ -132,6 +136,7 @@ impl Channel {
             b'R' => Msg::Ready,
             b'S' => Msg::Start,
             b'C' => Msg::Console,
+            b'F' => Msg::Seccomp,
             b'E' => Msg::Error(String::from_utf8_lossy(&buf[1..n]).into_owned()),
             t => bail!("unexpected message {t:#x} on the init socket"),
         };

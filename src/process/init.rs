@@ -91,7 +91,7 @@ fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
     if let (Some(filter), false) = (&p.seccomp, p.no_new_privileges) {
         // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load
         // it while init still has it (runc's order).
-        seccomp::install(filter)?;
+        load_seccomp(filter, ends)?;
     }
     switch_user(plan)?;
     if p.no_new_privileges {
@@ -104,15 +104,27 @@ fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
     let exe = exec::resolve(arg0, &p.env, plan.self_exe)?;
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(p.umask));
     close_fds(plan.preserve_fds)?;
-    ends.chan.send(&Msg::Ready)?;
-    wait_for_start(ends)?;
     reset_signals();
     if let (Some(filter), true) = (&p.seccomp, p.no_new_privileges) {
-        // As late as possible: only execve runs under the filter after it.
-        seccomp::install(filter)?;
+        // As late as the parent is still there to take a notify listener
+        // (runc's order): the ready message, the wait for start and execve
+        // are all that run under the filter after it.
+        load_seccomp(filter, ends)?;
     }
+    ends.chan.send(&Msg::Ready)?;
+    wait_for_start(ends)?;
     let err = exec::exec(&exe, &p.args, &env);
     bail!("exec {arg0:?}: {}", err.desc())
+}
+
+/// Loads the seccomp filter; a notify listener goes to the parent, which
+/// passes it on to linux.seccomp.listenerPath.
+fn load_seccomp(filter: &seccomp::Compiled, ends: &Ends) -> Result<()> {
+    if let Some(listener) = seccomp::install(filter)? {
+        ends.chan
+            .send_with_fd(&Msg::Seccomp, Some(listener.as_raw_fd()))?;
+    }
+    Ok(())
 }
 
 /// setresgid then setresuid, so the gid change is still allowed.
