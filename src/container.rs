@@ -212,6 +212,10 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
     }
     let cgroups_path = spec.linux.as_ref().and_then(|l| l.cgroups_path.as_deref());
     let cgroup = Cgroup::plan(cgroups_path, &opts.id)?;
+    let resources = match spec.linux.as_ref().and_then(|l| l.resources.as_ref()) {
+        Some(v) => Some(crate::cgroups::resources::parse(v, "linux.resources")?),
+        None => None,
+    };
     let plan = plan(opts, &bundle, &spec, cgroup.clone())?;
     let console_socket = match &opts.console_socket {
         Some(p) => Some(OwnedFd::from(
@@ -242,6 +246,9 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
     let cg = state.cgroup.clone();
     undo.cgroup = Some(cg.clone());
     cg.create()?;
+    if let Some(r) = &resources {
+        cg.apply(r)?;
+    }
 
     let gate = match mode {
         Mode::Create => {

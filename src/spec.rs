@@ -307,13 +307,7 @@ pub fn not_applied(spec: &Spec) -> Vec<&'static str> {
         }
     }
     if let Some(l) = &spec.linux {
-        let limits = l
-            .resources
-            .as_ref()
-            .and_then(|r| r.as_object())
-            .is_some_and(|r| r.iter().any(|(k, v)| k != "devices" && !v.is_null()));
         for (set, name) in [
-            (limits, "linux.resources"),
             (
                 l.mount_label.as_deref().is_some_and(|s| !s.is_empty()),
                 "linux.mountLabel",

@@ -2,6 +2,11 @@
 //! hybrid or unified), creating and removing it, placing init in it, and
 //! listing and signalling its processes.
 
+pub mod apply;
+mod devices;
+mod limits;
+pub mod resources;
+
 use anyhow::{bail, Context, Result};
 use nix::errno::Errno;
 use nix::unistd::Pid;
