@@ -461,7 +461,83 @@ pub fn kill(root: &Path, id: &str, sig: i32, all: bool) -> Result<()> {
     if matches!(status, Status::Stopped | Status::Creating) {
         bail!("container {id} is not running");
     }
-    signal_init(&st, sig).with_context(|| format!("kill container {id}"))
+    signal_init(&st, sig).with_context(|| format!("kill container {id}"))?;
+    if status == Status::Paused && sig == libc::SIGKILL {
+        // A frozen process dies only once thawed.
+        st.cgroup.thaw()?;
+    }
+    Ok(())
+}
+
+/// A container that exists and has not stopped: its state and status.
+fn alive(root: &Path, id: &str) -> Result<(State, Status)> {
+    state::check_id(id)?;
+    let dir = root.join(id);
+    let st = state::read_state(&dir)?;
+    match state::status(&dir, &st, false) {
+        Status::Stopped | Status::Creating => bail!("container {id} is not running"),
+        s => Ok((st, s)),
+    }
+}
+
+/// `pause`: freezes every process of a running or created container.
+pub fn pause(root: &Path, id: &str) -> Result<()> {
+    let (st, status) = alive(root, id)?;
+    if status == Status::Paused {
+        bail!("container {id} is already paused");
+    }
+    st.cgroup
+        .freeze()
+        .with_context(|| format!("pause container {id}"))
+}
+
+/// `resume`: thaws a paused container.
+pub fn resume(root: &Path, id: &str) -> Result<()> {
+    let (st, status) = alive(root, id)?;
+    if status != Status::Paused {
+        bail!("container {id} is not paused");
+    }
+    st.cgroup
+        .thaw()
+        .with_context(|| format!("resume container {id}"))
+}
+
+/// `update`: writes new resource limits into a live container's cgroup.
+pub fn update(root: &Path, id: &str, r: &crate::cgroups::resources::Resources) -> Result<()> {
+    let (st, _) = alive(root, id)?;
+    if let Some(m) = &r.memory {
+        if let (Some(true), Some(limit)) = (m.check_before_update, m.limit.filter(|l| *l > 0)) {
+            let usage = st.cgroup.memory_usage();
+            if usage > limit as u64 {
+                bail!("linux.resources.memory.limit: {limit} is below the container's current usage {usage} (checkBeforeUpdate)");
+            }
+        }
+    }
+    st.cgroup
+        .apply(r)
+        .with_context(|| format!("update container {id}"))
+}
+
+/// `events --stats`: the container's resource usage.
+pub fn stats(root: &Path, id: &str) -> Result<serde_json::Value> {
+    let (st, _) = alive(root, id)?;
+    Ok(st.cgroup.stats())
+}
+
+/// What `events` watches: the container's cgroup while it lives.
+pub fn watch(root: &Path, id: &str) -> Result<Cgroup> {
+    Ok(alive(root, id)?.0.cgroup)
+}
+
+/// Whether the container `id` still runs (for `events`).
+pub fn is_alive(root: &Path, id: &str) -> bool {
+    alive(root, id).is_ok()
+}
+
+/// `ps`: the host pids of the container's processes.
+pub fn pids(root: &Path, id: &str) -> Result<Vec<i32>> {
+    let (st, _) = alive(root, id)?;
+    Ok(st.cgroup.pids()?.into_iter().map(|p| p.as_raw()).collect())
 }
 
 /// Signals init through a pidfd opened, then checked against the recorded

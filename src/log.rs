@@ -56,12 +56,12 @@ fn record(level: &str, msg: &str) {
 
 /// The one place an error reaches the user: stderr and the log file.
 pub fn error(msg: &str) {
-    eprintln!("berth: {msg}");
+    let _ = writeln!(std::io::stderr(), "berth: {msg}");
     record("error", msg);
 }
 
 pub fn warn(msg: &str) {
-    eprintln!("berth: warning: {msg}");
+    let _ = writeln!(std::io::stderr(), "berth: warning: {msg}");
     record("warning", msg);
 }
 
@@ -69,7 +69,7 @@ pub fn debug(msg: impl FnOnce() -> String) {
     if let Some(c) = config() {
         if c.debug {
             let m = msg();
-            eprintln!("berth: debug: {m}");
+            let _ = writeln!(std::io::stderr(), "berth: debug: {m}");
             record("debug", &m);
         }
     }

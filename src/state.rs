@@ -249,7 +249,7 @@ pub fn status(dir: &Path, state: &State, locked: bool) -> Status {
     if !init_alive(state) {
         return Status::Stopped;
     }
-    if crate::cgroups::is_frozen(&state.cgroup) {
+    if state.cgroup.is_frozen() {
         return Status::Paused;
     }
     if dir.join(FIFO).exists() {

@@ -4,8 +4,10 @@
 
 pub mod apply;
 mod devices;
+mod freezer;
 mod limits;
 pub mod resources;
+mod stats;
 
 use anyhow::{bail, Context, Result};
 use nix::errno::Errno;
@@ -324,6 +326,10 @@ impl Cgroup {
             if sig != libc::SIGKILL {
                 return Ok(());
             }
+            // Frozen tasks die only once thawed (v1 freezer).
+            if round == 0 && self.is_frozen() {
+                self.thaw()?;
+            }
             self.wait_empty(round)?;
         }
         Ok(())
@@ -382,24 +388,6 @@ impl Cgroup {
     fn is_leaf(&self, dir: &Path) -> bool {
         self.hierarchies.iter().any(|h| h.dir == dir)
     }
-}
-
-/// Whether the container's cgroup is frozen (v1 freezer, v2 cgroup.freeze).
-pub fn is_frozen(cg: &Cgroup) -> bool {
-    for h in &cg.hierarchies {
-        if h.is_v2() {
-            if let Ok(t) = crate::sys::read_file(h.dir.join("cgroup.freeze")) {
-                if t.trim() == "1" {
-                    return true;
-                }
-            }
-        } else if h.controllers.split(',').any(|c| c == "freezer") {
-            if let Ok(t) = crate::sys::read_file(h.dir.join("freezer.state")) {
-                return t.trim() != "THAWED";
-            }
-        }
-    }
-    false
 }
 
 fn layout_of(all: &[Mounted]) -> Layout {

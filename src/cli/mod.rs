@@ -4,12 +4,16 @@
 
 pub mod create;
 pub mod delete;
+pub mod events;
 pub mod kill;
 pub mod list;
+pub mod pause;
+pub mod ps;
 pub mod run;
 pub mod spec;
 pub mod start;
 pub mod state;
+pub mod update;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -54,11 +58,18 @@ pub enum Command {
     Create(create::Args),
     /// Delete a stopped container (--force kills a running one first)
     Delete(delete::Args),
+    /// Print a container's resource usage (--stats) or stream it with OOM events
+    Events(events::Args),
     /// Send a signal to a container's init (or with --all, to all its processes)
     Kill(kill::Args),
     /// List containers
-    #[command(alias = "ps-all")]
     List(list::Args),
+    /// Freeze every process of a container
+    Pause(pause::Args),
+    /// List the processes of a container
+    Ps(ps::Args),
+    /// Thaw a paused container
+    Resume(pause::Args),
     /// Create and start a container, and in the foreground wait for it
     Run(run::RunArgs),
     /// Write a default config.json
@@ -67,6 +78,8 @@ pub enum Command {
     Start(start::Args),
     /// Print a container's state as JSON
     State(state::Args),
+    /// Change a container's resource limits
+    Update(Box<update::Args>),
 }
 
 /// The global flags, as the subcommands need them.
@@ -100,6 +113,11 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Create(a) => create::run(a, &g),
         Command::Delete(a) => delete::run(a, &g),
+        Command::Events(a) => events::run(a, &g),
+        Command::Pause(a) => pause::run(a, &g),
+        Command::Ps(a) => ps::run(a, &g),
+        Command::Resume(a) => pause::resume(a, &g),
+        Command::Update(a) => update::run(*a, &g),
         Command::Kill(a) => kill::run(a, &g),
         Command::List(a) => list::run(a, &g),
         Command::Run(a) => run::run(a, &g),

@@ -9,6 +9,11 @@ pub struct Args {
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<i32> {
     let report = container::state(&g.root, &args.id)?;
-    println!("{}", serde_json::to_string_pretty(&report)?);
+    use std::io::Write;
+    writeln!(
+        std::io::stdout(),
+        "{}",
+        serde_json::to_string_pretty(&report)?
+    )?;
     Ok(0)
 }

@@ -29,6 +29,8 @@
 #[cfg(test)]
 mod bpf;
 mod compile;
+#[cfg(test)]
+mod proptests;
 mod syscalls;
 
 use std::os::fd::{FromRawFd, OwnedFd};
