@@ -643,3 +643,148 @@ mod tests {
         assert!(e.contains("mounts[0].destination"), "{e}");
     }
 }
+
+/// Property tests: whatever bytes or JSON `parse` is given, it returns
+/// (a config or an error), never panics. 256 cases a property
+/// (PROPTEST_CASES overrides it, PROPTEST_RNG_SEED fixes the seed).
+#[cfg(test)]
+mod proptests {
+    use super::{example, parse, to_json};
+    use proptest::prelude::*;
+    use proptest::test_runner::Config;
+    use serde_json::Value;
+
+    fn config() -> Config {
+        Config {
+            cases: 256,
+            failure_persistence: None,
+            ..Config::default()
+        }
+    }
+
+    /// Keys and strings of config.json, and some that are not.
+    fn words() -> Vec<&'static str> {
+        let mut w: Vec<&str> = "x 1.0.2 1.2.0 2.0.0 ociVersion process root path readonly user \
+            uid gid additionalGids umask args env PATH=/bin cwd / .. capabilities bounding \
+            CAP_KILL rlimits type hard soft mounts destination source options linux namespaces \
+            pid seccomp hostname uidMappings containerID hostID size devices sysctl hooks \
+            annotations terminal consoleSize noNewPrivileges"
+            .split_whitespace()
+            .collect();
+        w.push("");
+        w
+    }
+
+    /// Any JSON value, with config words for strings and keys and numbers
+    /// at the edges of the integer types a config uses.
+    fn json() -> impl Strategy<Value = Value> {
+        let word = prop_oneof![
+            4 => proptest::sample::select(words()).prop_map(str::to_owned),
+            1 => any::<String>(),
+        ];
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            proptest::sample::select(vec![
+                0i64,
+                -1,
+                1,
+                65535,
+                65536,
+                i64::from(u32::MAX),
+                i64::from(u32::MAX) + 1,
+                i64::MIN,
+                i64::MAX
+            ])
+            .prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            word.clone().prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 64, 8, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..8).prop_map(Value::from),
+                proptest::collection::vec((word.clone(), inner), 0..8)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A full config (`berth spec`'s, rootless or not) as JSON.
+    fn full() -> Value {
+        serde_json::from_slice(&to_json(&example(true, 1000, 1000)).unwrap()).unwrap()
+    }
+
+    /// The JSON pointer of every value in `v`.
+    fn pointers(v: &Value, at: String, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    pointers(
+                        x,
+                        format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                        out,
+                    );
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    pointers(x, format!("{at}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+        out.push(at);
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn random_bytes_are_an_error_not_a_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = parse(&bytes);
+        }
+
+        #[test]
+        fn random_json_is_an_error_not_a_panic(v in json()) {
+            let _ = parse(&serde_json::to_vec(&v).unwrap());
+        }
+
+        #[test]
+        fn a_config_with_any_value_anywhere_parses_or_errs(
+            at in any::<proptest::sample::Index>(),
+            key in proptest::sample::select(words()),
+            junk in json(),
+            add in any::<bool>(),
+        ) {
+            // One value of a full config replaced by anything, or anything
+            // added under a config key to one of its objects.
+            let mut v = full();
+            let mut ptrs = Vec::new();
+            pointers(&v, String::new(), &mut ptrs);
+            let p = &ptrs[at.index(ptrs.len())];
+            let slot = v.pointer_mut(p).unwrap();
+            match slot {
+                Value::Object(m) if add => {
+                    m.insert(key.to_string(), junk);
+                }
+                _ => *slot = junk,
+            }
+            let _ = parse(&serde_json::to_vec(&v).unwrap());
+        }
+
+        #[test]
+        fn a_damaged_config_text_parses_or_errs(
+            cut in any::<proptest::sample::Index>(),
+            flips in proptest::collection::vec((any::<proptest::sample::Index>(), any::<u8>()), 0..4),
+        ) {
+            let mut text = to_json(&example(false, 0, 0)).unwrap();
+            for (i, b) in flips {
+                let i = i.index(text.len());
+                text[i] = b;
+            }
+            text.truncate(cut.index(text.len() + 1));
+            let _ = parse(&text);
+        }
+    }
+}

@@ -154,6 +154,42 @@ impl Cgroup {
     }
 }
 
+/// Enables, as runc does, every controller each ancestor of the container's
+/// cgroup2 directory offers in its cgroup.subtree_control, so the
+/// container's cgroup has them all (for stats, and limits set later). A
+/// controller an ancestor refuses is left off.
+pub(super) fn enable_all_controllers(h: &Hierarchy) {
+    let mut dirs: Vec<&Path> = h
+        .dir
+        .ancestors()
+        .skip(1)
+        .take_while(|d| d.starts_with(&h.mountpoint))
+        .collect();
+    dirs.reverse();
+    for d in dirs {
+        let avail = crate::sys::read_file(d.join("cgroup.controllers")).unwrap_or_default();
+        let on = crate::sys::read_file(d.join("cgroup.subtree_control")).unwrap_or_default();
+        let missing: Vec<&str> = avail
+            .split_whitespace()
+            .filter(|c| !on.split_whitespace().any(|o| o == *c))
+            .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let file = d.join("cgroup.subtree_control");
+        let all = missing
+            .iter()
+            .map(|c| format!("+{c}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        if std::fs::write(&file, all).is_err() {
+            for c in missing {
+                let _ = std::fs::write(&file, format!("+{c}"));
+            }
+        }
+    }
+}
+
 /// Enables `controller` in cgroup.subtree_control of every ancestor of the
 /// container's cgroup2 directory, from the hierarchy's root down.
 fn enable_controller(h: &Hierarchy, controller: &str) -> Result<()> {

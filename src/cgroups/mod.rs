@@ -250,6 +250,9 @@ impl Cgroup {
                 inherit_cpuset(dir)?;
             }
         }
+        if let Some(h) = self.hierarchies.iter().find(|h| h.is_v2()) {
+            limits::enable_all_controllers(h);
+        }
         Ok(())
     }
 
