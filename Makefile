@@ -21,7 +21,7 @@ build: deps
 
 bundles: $(ROOTFS)/bin/busybox
 
-$(ROOTFS)/bin/busybox: scripts/busybox-rootfs.sh
+$(ROOTFS)/bin/busybox: scripts/busybox-rootfs.sh tests/probe/probe.c
 	@scripts/deps.sh
 	scripts/busybox-rootfs.sh $(ROOTFS)
 

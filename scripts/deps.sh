@@ -20,7 +20,9 @@ static_busybox /bin/busybox || pkgs+=(busybox-static)
 command -v jq >/dev/null || pkgs+=(jq)
 # Docker's default seccomp profile, for the seccomp tests and the bench.
 [ -f /usr/share/containers/seccomp.json ] || pkgs+=(golang-github-containers-common)
-command -v cc >/dev/null || pkgs+=(gcc libc6-dev)
+# gcc and a static libc: the busybox rootfs's /bin/probe (tests/probe/probe.c).
+command -v gcc >/dev/null || pkgs+=(gcc)
+dpkg-query -W -f='${Status}' libc6-dev 2>/dev/null | grep -q 'ok installed' || pkgs+=(libc6-dev)
 command -v curl >/dev/null || pkgs+=(curl ca-certificates)
 if [ ${#pkgs[@]} -gt 0 ]; then
     [ "$(id -u)" = 0 ] || { log "missing packages: ${pkgs[*]} (run as root to install them)"; exit 1; }
