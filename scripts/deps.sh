@@ -18,6 +18,7 @@ static_busybox() { file -L "${1:-}" 2>/dev/null | grep -q 'statically linked'; }
 command -v file >/dev/null || pkgs+=(file)
 static_busybox /bin/busybox || pkgs+=(busybox-static)
 command -v jq >/dev/null || pkgs+=(jq)
+command -v ps >/dev/null || pkgs+=(procps)
 # Docker's default seccomp profile, for the seccomp tests and the bench.
 [ -f /usr/share/containers/seccomp.json ] || pkgs+=(golang-github-containers-common)
 # gcc and a static libc: the busybox rootfs's /bin/probe (tests/probe/probe.c).

@@ -331,6 +331,15 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
             None => bail!("init exited during setup"),
         }
     }
+    if let Some(r) = &resources {
+        // Init has made its device nodes: a rule may forbid making them.
+        let supplied: Vec<String> = spec
+            .linux
+            .as_ref()
+            .map(|l| l.devices.iter().map(|d| d.path.clone()).collect())
+            .unwrap_or_default();
+        cg.apply_devices(&r.devices, &supplied)?;
+    }
     let Some((start_time, _)) = state::proc_start_time(pid.as_raw()) else {
         bail!("init (pid {pid}) exited during setup");
     };
@@ -515,6 +524,9 @@ pub fn update(root: &Path, id: &str, r: &crate::cgroups::resources::Resources) -
     }
     st.cgroup
         .apply(r)
+        .with_context(|| format!("update container {id}"))?;
+    st.cgroup
+        .apply_devices(&r.devices, &[])
         .with_context(|| format!("update container {id}"))
 }
 

@@ -49,8 +49,10 @@ fn set<T: PartialEq + Default + Copy>(v: Option<T>) -> Option<T> {
 
 /// The device rules every container gets after its own, as runc adds
 /// them: the default devices of the spec, the terminals, and mknod of any
-/// node (opening one is still governed by the rules).
-pub fn default_device_rules() -> Vec<DeviceRule> {
+/// node (opening one is still governed by the rules). A default device the
+/// config supplies itself in linux.devices (`supplied` paths) is left to
+/// the config's rules, as runc leaves it.
+pub fn default_device_rules(supplied: &[String]) -> Vec<DeviceRule> {
     let r = |kind: &str, major: i64, minor: i64, access: &str| DeviceRule {
         allow: true,
         kind: Some(kind.into()),
@@ -58,19 +60,55 @@ pub fn default_device_rules() -> Vec<DeviceRule> {
         minor: Some(minor),
         access: Some(access.into()),
     };
-    vec![
-        r("c", -1, -1, "m"),
-        r("b", -1, -1, "m"),
-        r("c", 1, 3, "rwm"),    // null
-        r("c", 1, 8, "rwm"),    // random
-        r("c", 1, 7, "rwm"),    // full
-        r("c", 5, 0, "rwm"),    // tty
-        r("c", 1, 5, "rwm"),    // zero
-        r("c", 1, 9, "rwm"),    // urandom
-        r("c", 5, 1, "rwm"),    // console
-        r("c", 136, -1, "rwm"), // pts
-        r("c", 5, 2, "rwm"),    // ptmx
-    ]
+    let defaults = [
+        (None, r("c", -1, -1, "m")),
+        (None, r("b", -1, -1, "m")),
+        (Some("/dev/null"), r("c", 1, 3, "rwm")),
+        (Some("/dev/random"), r("c", 1, 8, "rwm")),
+        (Some("/dev/full"), r("c", 1, 7, "rwm")),
+        (Some("/dev/tty"), r("c", 5, 0, "rwm")),
+        (Some("/dev/zero"), r("c", 1, 5, "rwm")),
+        (Some("/dev/urandom"), r("c", 1, 9, "rwm")),
+        (Some("/dev/console"), r("c", 5, 1, "rwm")),
+        (None, r("c", 136, -1, "rwm")), // /dev/pts/*
+        (None, r("c", 5, 2, "rwm")),    // /dev/ptmx
+    ];
+    defaults
+        .into_iter()
+        .filter(|(path, _)| path.is_none_or(|p| !supplied.iter().any(|s| s == p)))
+        .map(|(_, rule)| rule)
+        .collect()
+}
+
+/// The rules a container's cgroup gets: the config's, then the defaults.
+pub fn device_rules(rules: &[DeviceRule], supplied: &[String]) -> Vec<DeviceRule> {
+    rules
+        .iter()
+        .cloned()
+        .chain(default_device_rules(supplied))
+        .collect()
+}
+
+/// The v1 devices controller's writes for `rules` (see [`device_rules`]),
+/// in order, from the parent's list a new cgroup starts with.
+pub fn v1_devices(rules: &[DeviceRule], config_rules: usize) -> Vec<Write> {
+    rules
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let file = if d.allow {
+                "devices.allow"
+            } else {
+                "devices.deny"
+            };
+            let field = if i < config_rules {
+                format!("devices[{i}]")
+            } else {
+                "devices (berth's defaults)".into()
+            };
+            w(field, "devices", file, v1_device_rule(d))
+        })
+        .collect()
 }
 
 /// A device rule as the v1 devices controller takes it: "c 1:3 rwm".
@@ -91,9 +129,7 @@ pub fn v1_device_rule(d: &DeviceRule) -> String {
     )
 }
 
-/// The writes for v1 controllers. The device rules start from the
-/// parent's (everything, for a new cgroup) and are applied in order, then
-/// the defaults; `devices` is false when no rule is to be written.
+/// The writes for v1 controllers, device rules aside (see [`v1_devices`]).
 pub fn v1(r: &Resources) -> Result<Vec<Write>> {
     let mut out = Vec::new();
     if let Some(m) = &r.memory {
@@ -265,26 +301,6 @@ pub fn v1(r: &Resources) -> Result<Vec<Write>> {
     }
     if !r.unified.is_empty() {
         bail!("linux.resources.unified: {:?}: unified keys need cgroup v2, and this host's controllers are v1", r.unified.keys().collect::<Vec<_>>());
-    }
-    if !r.devices.is_empty() {
-        for (i, d) in r
-            .devices
-            .iter()
-            .chain(default_device_rules().iter())
-            .enumerate()
-        {
-            let file = if d.allow {
-                "devices.allow"
-            } else {
-                "devices.deny"
-            };
-            let field = if i < r.devices.len() {
-                format!("devices[{i}]")
-            } else {
-                "devices (berth's defaults)".into()
-            };
-            out.push(w(field, "devices", file, v1_device_rule(d)));
-        }
     }
     Ok(out)
 }
@@ -590,7 +606,7 @@ mod tests {
         let res = r(
             json!({"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 10, "minor": 200, "access": "rw"}]}),
         );
-        let ws = v1(&res).unwrap();
+        let ws = v1_devices(&device_rules(&res.devices, &[]), res.devices.len());
         assert_eq!(ws[0].file, "devices.deny");
         assert_eq!(ws[0].value, "a");
         assert_eq!(
@@ -599,6 +615,13 @@ mod tests {
         );
         assert!(ws.iter().any(|w| w.value == "c 1:3 rwm"));
         assert!(ws.iter().any(|w| w.value == "c 136:* rwm"));
+        assert!(ws.iter().any(|w| w.value == "c 1:7 rwm"));
+        // A default device the config supplies is governed by its rules only.
+        let ws = v1_devices(
+            &device_rules(&res.devices, &["/dev/full".into()]),
+            res.devices.len(),
+        );
+        assert!(!ws.iter().any(|w| w.value == "c 1:7 rwm"));
     }
 
     #[test]

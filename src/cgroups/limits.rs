@@ -94,6 +94,7 @@ impl Cgroup {
             }
         }
         let mut enabled: Vec<&str> = Vec::new();
+        let mut done: Vec<(std::path::PathBuf, String)> = Vec::new();
         for (w, dir, v2) in plan {
             if v2 && !enabled.contains(&w.controller) {
                 if let Some(h) = self.v2() {
@@ -102,21 +103,41 @@ impl Cgroup {
                 }
                 enabled.push(w.controller);
             }
-            write(dir, w)?;
-        }
-        if !r.devices.is_empty() && self.v1_with("devices").is_none() {
-            let Some(h) = self.v2() else {
-                bail!("linux.resources.devices: no devices controller and no cgroup2 on this host")
-            };
-            let rules: Vec<_> = r
-                .devices
-                .iter()
-                .cloned()
-                .chain(apply::default_device_rules())
-                .collect();
-            devices::attach(&h.dir, &rules).context("linux.resources.devices")?;
+            if let Err(e) = write(dir, w, &mut done) {
+                // Put back what this call changed, as runc does: a refused
+                // update leaves the container's limits as they were.
+                for (path, old) in done.iter().rev() {
+                    let _ = write_existing(path, old);
+                }
+                return Err(e);
+            }
         }
         Ok(())
+    }
+
+    /// Writes the device rules: the config's `rules`, then the defaults
+    /// (but those of the `supplied` devices). Done once init has made the
+    /// device nodes, since a rule may forbid making them.
+    pub fn apply_devices(
+        &self,
+        rules: &[super::resources::DeviceRule],
+        supplied: &[String],
+    ) -> Result<()> {
+        if rules.is_empty() {
+            return Ok(());
+        }
+        let all = apply::device_rules(rules, supplied);
+        if let Some(h) = self.v1_with("devices") {
+            let mut done = Vec::new();
+            for w in apply::v1_devices(&all, rules.len()) {
+                write(&h.dir, &w, &mut done)?;
+            }
+            return Ok(());
+        }
+        let Some(h) = self.v2() else {
+            bail!("linux.resources.devices: no devices controller and no cgroup2 on this host")
+        };
+        devices::attach(&h.dir, &all).context("linux.resources.devices")
     }
 
     /// A cpuset must lie inside the host's (the root cgroup's) CPUs and nodes.
@@ -234,22 +255,46 @@ fn write_existing(path: &Path, value: &str) -> std::io::Result<()> {
     f.write_all(value.as_bytes())
 }
 
-fn write(dir: &Path, w: &Write) -> Result<()> {
+/// Files whose read-back is not what they take (lists, per-device lines):
+/// not restored after a refused update.
+fn restorable(file: &str) -> bool {
+    !(file.starts_with("devices.")
+        || file.contains("_device")
+        || matches!(
+            file,
+            "io.max" | "io.weight" | "rdma.max" | "net_prio.ifpriomap"
+        ))
+}
+
+/// Writes one file, recording its previous value in `done` when it can be
+/// put back.
+fn write(dir: &Path, w: &Write, done: &mut Vec<(std::path::PathBuf, String)>) -> Result<()> {
     let mut path = dir.join(&w.file);
-    let mut r = write_existing(&path, &w.value);
-    if let (Err(e), Some(alt)) = (&r, alternative(&w.file)) {
-        if e.kind() == std::io::ErrorKind::NotFound {
+    if !path.exists() {
+        if let Some(alt) = alternative(&w.file) {
             path = dir.join(alt);
-            r = write_existing(&path, &w.value);
         }
     }
-    match r {
-        Ok(()) => Ok(()),
+    let old = if restorable(&w.file) {
+        crate::sys::read_file(&path).ok()
+    } else {
+        None
+    };
+    match write_existing(&path, &w.value) {
+        Ok(()) => {
+            if let Some(old) = old {
+                done.push((path, old.trim().to_string()));
+            }
+            Ok(())
+        }
         Err(e) => {
             let errno = Errno::from_raw(e.raw_os_error().unwrap_or(0));
             let hint = match (errno, w.controller) {
                 (Errno::ENOENT, _) => " (this kernel has no such file)",
                 (Errno::EBUSY, "memory") => " (the usage is above the new limit)",
+                (Errno::EOPNOTSUPP, _) if w.file.contains("weight_device") => {
+                    " (the device's I/O scheduler is not BFQ)"
+                }
                 (Errno::EINVAL, _) => " (the kernel refuses the value)",
                 _ => "",
             };
