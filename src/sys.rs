@@ -274,3 +274,84 @@ pub fn move_mount_to(tree: impl AsFd, target: impl AsFd) -> nix::Result<()> {
     };
     Errno::result(ret).map(drop)
 }
+
+/// Closes every fd from `first` on but those in `keep`, with close_range(2).
+pub fn close_except(first: u32, keep: &[RawFd]) -> nix::Result<()> {
+    let mut keep: Vec<u32> = keep
+        .iter()
+        .filter(|fd| **fd >= 0)
+        .map(|fd| *fd as u32)
+        .filter(|fd| *fd >= first)
+        .collect();
+    keep.sort_unstable();
+    keep.dedup();
+    let mut from = first;
+    for k in keep.into_iter().chain(std::iter::once(u32::MAX)) {
+        if k > from {
+            let to = if k == u32::MAX { u32::MAX } else { k - 1 };
+            // SAFETY: close_range takes plain integers and touches only the fd table.
+            let ret = unsafe { libc::syscall(libc::SYS_close_range, from, to, 0) };
+            Errno::result(ret)?;
+        }
+        from = k.saturating_add(1);
+    }
+    Ok(())
+}
+
+/// open_tree(2) with OPEN_TREE_CLONE on an fd (AT_EMPTY_PATH): a detached
+/// bind mount of exactly that file or directory.
+pub fn open_tree_clone_fd(fd: impl AsFd, recursive: bool) -> nix::Result<OwnedFd> {
+    const OPEN_TREE_CLONE: libc::c_uint = 1;
+    let mut flags =
+        OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | libc::AT_EMPTY_PATH as libc::c_uint;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as libc::c_uint;
+    }
+    // SAFETY: a valid fd and an empty NUL-terminated path; a non-negative
+    // result is a new fd.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_open_tree,
+            fd.as_fd().as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+        )
+    };
+    let fd = Errno::result(ret)? as RawFd;
+    // SAFETY: the kernel returned a new, owned fd.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// A new, detached, read-only and empty tmpfs (fsopen, fsconfig, fsmount).
+pub fn empty_readonly_tmpfs() -> nix::Result<OwnedFd> {
+    const FSOPEN_CLOEXEC: libc::c_uint = 1;
+    const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+    const FSMOUNT_CLOEXEC: libc::c_uint = 1;
+    // SAFETY: a NUL-terminated filesystem name; a non-negative result is a new fd.
+    let fs = unsafe { libc::syscall(libc::SYS_fsopen, c"tmpfs".as_ptr(), FSOPEN_CLOEXEC) };
+    // SAFETY: the kernel returned a new, owned fd.
+    let fs = unsafe { OwnedFd::from_raw_fd(Errno::result(fs)? as RawFd) };
+    // SAFETY: FSCONFIG_CMD_CREATE takes no key or value.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fs.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_void>(),
+            0,
+        )
+    };
+    Errno::result(ret)?;
+    // SAFETY: a valid filesystem context fd and plain flags.
+    let m = unsafe {
+        libc::syscall(
+            libc::SYS_fsmount,
+            fs.as_raw_fd(),
+            FSMOUNT_CLOEXEC,
+            0x1, /* MOUNT_ATTR_RDONLY */
+        )
+    };
+    // SAFETY: the kernel returned a new, owned fd.
+    Ok(unsafe { OwnedFd::from_raw_fd(Errno::result(m)? as RawFd) })
+}

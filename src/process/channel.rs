@@ -143,6 +143,10 @@ impl Channel {
         Ok(Some((msg, fd)))
     }
 
+    pub fn raw_fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+
     /// Waits for `want`; the peer's Error becomes this side's error.
     pub fn expect(&self, want: Msg) -> Result<Option<OwnedFd>> {
         match self.recv()? {

@@ -43,6 +43,12 @@ pub fn resolve(arg0: &str, env: &[String], self_exe: (u64, u64)) -> Result<Execu
                     path: CString::new(c.as_str())?,
                 });
             }
+            Err(Errno::ELOOP) if dev_ino_path(c) == Some(self_exe) => {
+                bail!("exec {arg0:?}: refusing to run berth's own binary inside the container")
+            }
+            Err(Errno::ELOOP) if dev_ino_path(c).is_some() => {
+                bail!("exec {arg0:?}: refusing a path through a /proc magic link")
+            }
             Err(e) => last_err = Some(e),
         }
     }
@@ -57,15 +63,22 @@ pub fn resolve(arg0: &str, env: &[String], self_exe: (u64, u64)) -> Result<Execu
     }
 }
 
+/// Opens a candidate as execve would find it, but never through a magic
+/// link (/proc/self/fd/N): a leaked fd must not lead to a host file.
 fn open_executable(path: &str) -> nix::Result<OwnedFd> {
-    let fd =
-        nix::fcntl::open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).or_else(|e| {
-            if e == Errno::EACCES {
-                nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
-            } else {
-                Err(e)
-            }
-        })?;
+    use nix::fcntl::{openat2, OpenHow, ResolveFlag, AT_FDCWD};
+    let how = |flags: OFlag| {
+        OpenHow::new()
+            .flags(flags | OFlag::O_CLOEXEC)
+            .resolve(ResolveFlag::RESOLVE_NO_MAGICLINKS)
+    };
+    let fd = openat2(AT_FDCWD, path, how(OFlag::O_RDONLY)).or_else(|e| {
+        if e == Errno::EACCES {
+            openat2(AT_FDCWD, path, how(OFlag::O_PATH))
+        } else {
+            Err(e)
+        }
+    })?;
     let st = fstat(&fd)?;
     if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
         return Err(Errno::EISDIR);
@@ -86,32 +99,61 @@ fn dev_ino_path(path: &str) -> Option<(u64, u64)> {
         .map(|s| (s.st_dev, s.st_ino))
 }
 
+/// How deep the kernel follows "#!" interpreters (BINPRM_MAX_RECURSION).
+const MAX_INTERPRETERS: usize = 5;
+
 /// Refuses berth's own binary as the executable, as a script's interpreter
-/// or as an ELF program interpreter: each would run the host's berth
-/// inside the container through /proc/self/exe (CVE-2019-5736).
+/// (however deep in a chain of scripts) or as an ELF program interpreter:
+/// each would run berth inside the container, with /proc/self/exe open to
+/// it (CVE-2019-5736).
 fn check_not_berth(fd: &OwnedFd, self_exe: (u64, u64)) -> Result<()> {
+    let refuse = |how: &str| -> Result<()> {
+        bail!("refusing to run berth's own binary inside the container{how}")
+    };
     if dev_ino(fd) == Some(self_exe) {
-        bail!("refusing to run berth's own binary inside the container");
+        return refuse("");
     }
-    let mut head = [0u8; 4096];
-    let n = match nix::unistd::dup(fd).map(std::fs::File::from) {
-        Ok(mut f) => f.read(&mut head).unwrap_or(0),
-        Err(_) => 0,
-    };
-    let head = &head[..n];
-    let interp = if let Some(rest) = head.strip_prefix(b"#!") {
+    let mut file = nix::unistd::dup(fd)?;
+    for _ in 0..=MAX_INTERPRETERS {
+        let mut head = [0u8; 256];
+        let n = std::fs::File::from(nix::unistd::dup(&file)?)
+            .read(&mut head)
+            .unwrap_or(0);
+        let Some(rest) = head[..n].strip_prefix(b"#!") else {
+            if let Some(i) = elf_interpreter(&file) {
+                if dev_ino_path(&i) == Some(self_exe) {
+                    return refuse(&format!(" (as the ELF interpreter {i})"));
+                }
+            }
+            return Ok(());
+        };
         let line = rest.split(|b| *b == b'\n').next().unwrap_or_default();
-        let line = String::from_utf8_lossy(line);
-        line.split_whitespace().next().map(str::to_string)
-    } else {
-        elf_interpreter(fd)
-    };
-    if let Some(i) = &interp {
-        if dev_ino_path(i) == Some(self_exe) {
-            bail!("refusing to run berth's own binary inside the container (as interpreter {i})");
+        let Some(interp) = String::from_utf8_lossy(line)
+            .split_whitespace()
+            .next()
+            .map(str::to_string)
+        else {
+            return Ok(());
+        };
+        // Opened as the kernel will, magic links and all: what it would run.
+        file = match nix::fcntl::open(
+            interp.as_str(),
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        ) {
+            Ok(f) => f,
+            Err(_) => {
+                if dev_ino_path(&interp) == Some(self_exe) {
+                    return refuse(&format!(" (as interpreter {interp})"));
+                }
+                return Ok(());
+            }
+        };
+        if dev_ino(&file) == Some(self_exe) {
+            return refuse(&format!(" (as interpreter {interp})"));
         }
     }
-    Ok(())
+    bail!("exec: more than {MAX_INTERPRETERS} levels of \"#!\" interpreters")
 }
 
 /// PT_INTERP of a 64-bit little-endian ELF file, if it has one.
@@ -189,6 +231,23 @@ mod tests {
             .err()
             .unwrap();
         assert!(format!("{err:#}").contains("interpreter"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn refuses_own_binary_at_the_end_of_an_interpreter_chain() {
+        let dir = std::env::temp_dir().join(format!("berth-chain-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let b = dir.join("b.sh");
+        let a = dir.join("a.sh");
+        std::fs::write(&b, "#!/proc/self/exe\n").unwrap();
+        std::fs::write(&a, format!("#!{}\n", b.display())).unwrap();
+        for f in [&a, &b] {
+            std::fs::set_permissions(f, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .unwrap();
+        }
+        let err = resolve(a.to_str().unwrap(), &[], self_id()).err().unwrap();
+        assert!(format!("{err:#}").contains("interpreter"), "{err:#}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

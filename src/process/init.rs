@@ -36,6 +36,9 @@ pub fn run(plan: &Plan, ends: Ends) -> ! {
 fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
     let title = c"berth:[init]";
     let _ = nix::sys::prctl::set_name(title);
+    // Nothing of the caller's but stdio and --preserve-fds: an fd to a host
+    // directory would be a way out through /proc/self/fd (CVE-2024-21626).
+    close_inherited(plan, ends)?;
     // First into the container's cgroups, so everything after is charged
     // to them; then wait for the parent to write our id maps: until then we
     // have no identity in a new user namespace.
@@ -60,24 +63,27 @@ fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
     if let Some(d) = &plan.domainname {
         set_domainname(d)?;
     }
+    // Sysctls and oom_score_adj go through the host's procfs, still /proc
+    // before pivot_root: the container's /proc and what its config mounts
+    // over it could send the writes elsewhere (CVE-2025-52881). A sysctl
+    // belongs to the writer's namespaces, which are the container's now.
+    for (key, value) in &plan.sysctl {
+        write_sysctl(key, value)?;
+    }
+    if let Some(adj) = p.oom_score_adj {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string()).with_context(|| {
+            format!("process.oomScoreAdj: set {adj} (lowering it needs CAP_SYS_RESOURCE)")
+        })?;
+    }
     // The pty comes from the container's devpts, so it is made between the
     // mounts and pivot_root; the terminal is also bound at /dev/console.
     let console = rootfs::prepare(&plan.rootfs, p.terminal)?;
     if let Some((master, _)) = &console {
         send_console(ends, master)?;
     }
-    // /proc/sys is the container's now, and still writable.
-    for (key, value) in &plan.sysctl {
-        write_sysctl(key, value)?;
-    }
     rootfs::finish(&plan.rootfs, &p.cwd)?;
     if plan.new_keyring {
         new_session_keyring(&plan.id)?;
-    }
-    if let Some(adj) = p.oom_score_adj {
-        std::fs::write("/proc/self/oom_score_adj", adj.to_string()).with_context(|| {
-            format!("process.oomScoreAdj: set {adj} (lowering it needs CAP_SYS_RESOURCE)")
-        })?;
     }
     rlimits::apply(&p.rlimits)?;
     // A new session, and with a terminal, that terminal as the controlling
@@ -283,6 +289,20 @@ fn close_fds(preserve: u32) -> Result<()> {
         }
     }
     sys::cloexec_from(3 + preserve).context("mark fds close-on-exec")
+}
+
+/// Closes every fd init inherited from the caller but stdio, the preserved
+/// ones and the few it needs itself.
+fn close_inherited(plan: &Plan, ends: &Ends) -> Result<()> {
+    let mut keep = vec![ends.chan.raw_fd()];
+    if let Gate::Fifo(fd) = &ends.gate {
+        keep.push(fd.as_raw_fd());
+    }
+    if let Some(s) = &ends.console_socket {
+        keep.push(s.as_raw_fd());
+    }
+    keep.extend(plan.ns.join.iter().map(|j| j.fd.as_raw_fd()));
+    sys::close_except(3 + plan.preserve_fds, &keep).context("close inherited fds")
 }
 
 fn wait_for_start(ends: &Ends) -> Result<()> {
