@@ -43,6 +43,7 @@ impl Args {
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<i32> {
+    crate::security::sealed::reexec();
     container::create(&args.options(g), Mode::Create)?;
     Ok(0)
 }

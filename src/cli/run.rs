@@ -17,6 +17,7 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs, g: &Global) -> anyhow::Result<i32> {
+    crate::security::sealed::reexec();
     let opts = RunOptions {
         create: args.create.options(g),
         detach: args.detach,

@@ -2,5 +2,6 @@
 
 pub mod caps;
 pub mod rlimits;
+pub mod sealed;
 pub mod seccomp;
 pub mod user;
