@@ -159,9 +159,11 @@ pub fn prepare(plan: &Plan, terminal: bool) -> Result<Option<(OwnedFd, OwnedFd)>
     Ok(console)
 }
 
-/// What comes after sysctls are written: the process's cwd made if it is
-/// missing (as runc does, while the root is writable), masking, read-only
-/// paths and a read-only root.
+/// What comes after pivot_root: the process's cwd made if it is missing
+/// (as runc does, while the root is writable), masking, read-only paths and
+/// a read-only root. Every mount here is made on an fd with the new mount
+/// API, never through a /proc/self/fd path: /proc is the container's now,
+/// and what its config mounts there could redirect a path (CVE-2025-52881).
 pub fn finish(plan: &Plan, cwd: &str) -> Result<()> {
     let root = nix::fcntl::open(
         "/",
@@ -170,16 +172,31 @@ pub fn finish(plan: &Plan, cwd: &str) -> Result<()> {
     )
     .context("open /")?;
     path::create(&root, cwd, Leaf::Dir).with_context(|| format!("process.cwd: create {cwd}"))?;
+    let mut null = None;
     for p in &plan.masked {
-        mask(&root, p).with_context(|| format!("linux.maskedPaths: mask {p}"))?;
+        mask(&root, p, &mut null).with_context(|| format!("linux.maskedPaths: mask {p}"))?;
     }
     for p in &plan.readonly_paths {
         readonly(&root, p).with_context(|| format!("linux.readonlyPaths: make {p} read-only"))?;
     }
     if plan.readonly {
-        remount(&root, MsFlags::MS_RDONLY).context("root.readonly: remount / read-only")?;
+        sys::mount_setattr(&root, false, mounts::MOUNT_ATTR_RDONLY, 0)
+            .context("root.readonly: make / read-only")?;
     }
     Ok(())
+}
+
+/// The container's /dev/null, checked to be the null device: a file or a
+/// symlink put there would otherwise be bound over the masked paths
+/// (CVE-2025-31133).
+fn null_device(root: &OwnedFd) -> Result<OwnedFd> {
+    let fd = path::open(root, "/dev/null", OFlag::O_PATH | OFlag::O_NOFOLLOW)
+        .context("open /dev/null")?;
+    let st = nix::sys::stat::fstat(&fd)?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFCHR || st.st_rdev != nix::sys::stat::makedev(1, 3) {
+        bail!("/dev/null in the container is not the null device (1:3); refusing to mask with it");
+    }
+    Ok(fd)
 }
 
 /// pivot_root(".", ".") stacks the old root on the new one; from the old
@@ -249,12 +266,22 @@ fn mount_entry(root: &OwnedFd, m: &Entry, plan: &Plan) -> Result<()> {
             sys::move_mount_to(&tree, &target).context("attach the bind mount")?;
         }
         Kind::Fs { fstype, source } => {
-            if fstype == "proc" || fstype == "sysfs" {
+            let target = if fstype == "proc" || fstype == "sysfs" {
                 // A symlink here would put the kernel's files elsewhere in
-                // the container (runc refuses it too, CVE-2019-16884).
-                ordinary_dir(root, &m.dest, fstype)?;
-            }
-            let target = path::create(root, &m.dest, Leaf::Dir)?;
+                // the container (CVE-2019-16884, CVE-2023-27561): one
+                // lookup, the last component a real directory.
+                path::ordinary_dir(root, &m.dest).map_err(|e| match e {
+                    Errno::ELOOP | Errno::ENOTDIR => {
+                        anyhow::anyhow!(
+                            "{fstype} must be mounted on an ordinary directory, and {} is not one",
+                            m.dest
+                        )
+                    }
+                    e => anyhow::Error::from(e),
+                })?
+            } else {
+                path::create(root, &m.dest, Leaf::Dir)?
+            };
             let data = (!m.data.is_empty()).then_some(m.data.as_str());
             mount(
                 Some(source.as_str()),
@@ -287,22 +314,6 @@ fn mount_entry(root: &OwnedFd, m: &Entry, plan: &Plan) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Refuses a destination whose last component is anything but a directory
-/// (a missing one is fine: it is made as a directory).
-fn ordinary_dir(root: &OwnedFd, dest: &str, fstype: &str) -> Result<()> {
-    match path::open(root, dest, OFlag::O_PATH | OFlag::O_NOFOLLOW) {
-        Ok(fd) => {
-            let mode = nix::sys::stat::fstat(&fd)?.st_mode & libc::S_IFMT;
-            if mode != libc::S_IFDIR {
-                bail!("{fstype} must be mounted on an ordinary directory, and {dest} is not one");
-            }
-            Ok(())
-        }
-        Err(Errno::ENOENT) => Ok(()),
-        Err(e) => Err(e).with_context(|| format!("open {dest}")),
-    }
 }
 
 fn bind(source: &str, target: &OwnedFd, recursive: bool) -> Result<()> {
@@ -376,38 +387,39 @@ fn locked_flags(fd: &OwnedFd) -> Result<MsFlags> {
 
 /// Hides a path: a file under /dev/null, a directory under an empty
 /// read-only tmpfs. A path that does not exist needs no masking.
-fn mask(root: &OwnedFd, p: &str) -> Result<()> {
+fn mask(root: &OwnedFd, p: &str, null: &mut Option<OwnedFd>) -> Result<()> {
     let target = match path::open(root, p, OFlag::O_PATH) {
         Ok(fd) => fd,
         Err(Errno::ENOENT) => return Ok(()),
         Err(e) => return Err(e.into()),
     };
     let is_dir = nix::sys::stat::fstat(&target)?.st_mode & libc::S_IFMT == libc::S_IFDIR;
-    if is_dir {
-        mount(
-            Some("tmpfs"),
-            sys::fd_path(&target).as_str(),
-            Some("tmpfs"),
-            MsFlags::MS_RDONLY,
-            Some("size=0"),
-        )
-        .context("mount an empty tmpfs")?;
+    let tree = if is_dir {
+        sys::empty_readonly_tmpfs().context("make an empty read-only tmpfs")?
     } else {
-        bind("/dev/null", &target, false)?;
-    }
+        if null.is_none() {
+            *null = Some(null_device(root)?);
+        }
+        let Some(n) = null.as_ref() else {
+            bail!("no /dev/null")
+        };
+        sys::open_tree_clone_fd(n, false).context("clone /dev/null")?
+    };
+    sys::move_mount_to(&tree, &target).context("mount over it")?;
     Ok(())
 }
 
-/// Bind-mounts a path onto itself and makes the whole tree read-only.
+/// Bind-mounts a path onto itself, the whole tree made read-only before it
+/// is attached.
 fn readonly(root: &OwnedFd, p: &str) -> Result<()> {
     let target = match path::open(root, p, OFlag::O_PATH) {
         Ok(fd) => fd,
         Err(Errno::ENOENT) => return Ok(()),
         Err(e) => return Err(e.into()),
     };
-    bind(&sys::fd_path(&target), &target, true)?;
-    let target = path::open(root, p, OFlag::O_PATH)?;
-    sys::mount_setattr(&target, true, mounts::MOUNT_ATTR_RDONLY, 0).context("set read-only")?;
+    let tree = sys::open_tree_clone_fd(&target, true).context("clone the mount")?;
+    sys::mount_setattr(&tree, true, mounts::MOUNT_ATTR_RDONLY, 0).context("set read-only")?;
+    sys::move_mount_to(&tree, &target).context("mount it over itself")?;
     Ok(())
 }
 

@@ -180,6 +180,7 @@ pub fn parse(index: usize, m: &Mount, bundle: &Path) -> Result<Entry> {
             m.destination
         );
     }
+    check_proc_destination(&field, &m.destination)?;
     let mut flags = MsFlags::empty();
     let mut cleared = MsFlags::empty();
     let mut bind = None;
@@ -252,6 +253,30 @@ pub fn parse(index: usize, m: &Mount, bundle: &Path) -> Result<Entry> {
         rec_attr,
         data: data.join(","),
     })
+}
+
+/// The files under /proc a mount may cover (runc's list, for lxcfs and
+/// the like). Anything else there could take over what the kernel exposes
+/// (/proc/self, /proc/sys...) and redirect the runtime (CVE-2025-52881).
+const PROC_FILES: [&str; 10] = [
+    "/proc/cpuinfo",
+    "/proc/diskstats",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/proc/swaps",
+    "/proc/uptime",
+    "/proc/loadavg",
+    "/proc/slabinfo",
+    "/proc/net/dev",
+    "/proc/sys/kernel/ns_last_pid",
+];
+
+fn check_proc_destination(field: &str, dest: &str) -> Result<()> {
+    let d = dest.trim_end_matches('/');
+    if d.starts_with("/proc/") && !PROC_FILES.contains(&d) {
+        bail!("invalid config: {field}.destination: {dest:?} is inside /proc, where only {} may be mounted over", PROC_FILES.join(", "));
+    }
+    Ok(())
 }
 
 fn rec_atime(o: &str) -> Option<u64> {
@@ -372,6 +397,25 @@ mod tests {
         assert!(format!("{e:#}").contains("mounts[3].source"), "{e:#}");
         let e = parse(1, &m("/../etc", "tmpfs", "tmpfs", &[]), Path::new("/")).unwrap_err();
         assert!(format!("{e:#}").contains("mounts[1].destination"));
+    }
+
+    #[test]
+    fn only_lxcfs_files_may_cover_proc() {
+        assert!(parse(
+            0,
+            &m("/proc/meminfo", "bind", "/", &["bind"]),
+            Path::new("/")
+        )
+        .is_ok());
+        for d in [
+            "/proc/self",
+            "/proc/sys/net",
+            "/proc/1/fd",
+            "/proc/sysrq-trigger",
+        ] {
+            let e = parse(0, &m(d, "bind", "/", &["bind"]), Path::new("/")).unwrap_err();
+            assert!(format!("{e:#}").contains("inside /proc"), "{d}");
+        }
     }
 
     #[test]

@@ -30,9 +30,51 @@ fn relative(path: &str) -> &str {
     }
 }
 
-/// Opens `path` (as the container sees it) inside `root`.
+/// Opens `path` (as the container sees it) inside `root`. EAGAIN, which
+/// RESOLVE_IN_ROOT returns when a rename races the lookup, is retried.
 pub fn open(root: impl AsFd, path: &str, flags: OFlag) -> nix::Result<OwnedFd> {
-    openat2(root, relative(path), how(flags))
+    let root = root.as_fd();
+    let mut tries = 0;
+    loop {
+        match openat2(root, relative(path), how(flags)) {
+            Err(Errno::EAGAIN) if tries < 64 => tries += 1,
+            r => return r,
+        }
+    }
+}
+
+/// Opens, as O_PATH, the directory `path` inside `root`, making it if it
+/// is missing, and refusing a last component that is a symlink or not a
+/// directory: the fd returned is what the check saw, so a mount on it
+/// cannot be sent elsewhere by a swap after the check (CVE-2023-27561).
+pub fn ordinary_dir(root: impl AsFd, path: &str) -> nix::Result<OwnedFd> {
+    let root = root.as_fd();
+    let (parent, last) = match path.trim_end_matches('/').rsplit_once('/') {
+        Some((p, l)) if !l.is_empty() => (if p.is_empty() { "/" } else { p }, l),
+        _ => return open(root, "/", OFlag::O_PATH | OFlag::O_DIRECTORY),
+    };
+    let dir = create(root, parent, Leaf::Dir)?;
+    let dir = nix::fcntl::openat(
+        &dir,
+        ".",
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
+    let how = || {
+        OpenHow::new()
+            .flags(OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC)
+            .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_SYMLINKS)
+    };
+    match openat2(&dir, last, how()) {
+        Err(Errno::ENOENT) => {
+            match nix::sys::stat::mkdirat(&dir, last, Mode::from_bits_truncate(0o755)) {
+                Ok(()) | Err(Errno::EEXIST) => {}
+                Err(e) => return Err(e),
+            }
+            openat2(&dir, last, how())
+        }
+        r => r,
+    }
 }
 
 /// Opens `path` inside `root` as O_PATH, creating what is missing: parent
@@ -165,6 +207,19 @@ mod tests {
         );
         std::fs::remove_dir_all(&d).unwrap();
         std::fs::remove_dir_all(&host).unwrap();
+    }
+
+    #[test]
+    fn ordinary_dirs_refuse_symlinks() {
+        let d = tmp();
+        std::fs::create_dir_all(d.join("real")).unwrap();
+        std::os::unix::fs::symlink("real", d.join("link")).unwrap();
+        let root = open_host(&d, OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty()).unwrap();
+        assert!(ordinary_dir(&root, "/real").is_ok());
+        assert!(ordinary_dir(&root, "/made").is_ok());
+        assert!(d.join("made").is_dir());
+        assert_eq!(ordinary_dir(&root, "/link").unwrap_err(), Errno::ELOOP);
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
