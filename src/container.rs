@@ -134,6 +134,14 @@ fn plan(opts: &CreateOptions, bundle: &Path, spec: &Spec, cgroup: Cgroup) -> Res
         Some(v) => compile_seccomp(v)?,
         None => None,
     };
+    let apparmor = p.apparmor_profile.clone().filter(|s| !s.is_empty());
+    if let Some(a) = &apparmor {
+        crate::security::lsm::check_apparmor(a)?;
+    }
+    let selinux = p.selinux_label.clone().filter(|s| !s.is_empty());
+    if let Some(l) = &selinux {
+        crate::security::lsm::check_selinux(l)?;
+    }
     let userns = ns.is_new(Kind::User) || ns.joins(Kind::User);
     let cgroupns = ns.is_new(Kind::Cgroup) || ns.joins(Kind::Cgroup);
     let rootfs = rootfs::Plan::from_spec(spec, bundle, opts.no_pivot, cgroup, cgroupns, userns)?;
@@ -156,6 +164,8 @@ fn plan(opts: &CreateOptions, bundle: &Path, spec: &Spec, cgroup: Cgroup) -> Res
             rlimits: rlimits::parse(&p.rlimits)?,
             no_new_privileges: p.no_new_privileges,
             seccomp,
+            apparmor,
+            selinux,
             oom_score_adj: p.oom_score_adj,
             terminal: p.terminal,
             console_size: p.console_size,

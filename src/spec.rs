@@ -289,14 +289,6 @@ pub fn not_applied(spec: &Spec) -> Vec<&'static str> {
     }
     if let Some(p) = &spec.process {
         for (set, name) in [
-            (
-                p.apparmor_profile.as_deref().is_some_and(|s| !s.is_empty()),
-                "process.apparmorProfile",
-            ),
-            (
-                p.selinux_label.as_deref().is_some_and(|s| !s.is_empty()),
-                "process.selinuxLabel",
-            ),
             (p.io_priority.is_some(), "process.ioPriority"),
             (p.scheduler.is_some(), "process.scheduler"),
             (p.exec_cpu_affinity.is_some(), "process.execCPUAffinity"),

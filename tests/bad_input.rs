@@ -951,3 +951,45 @@ fn unknown_flag() {
     assert_nothing_left(&c, &id);
     assert_root_empty(&c);
 }
+
+// ---------------------------------------------------------------------------
+// Security labels on a host without the LSM
+// ---------------------------------------------------------------------------
+
+/// Whether this host's kernel runs AppArmor (the test asserts the error
+/// only where it is not).
+fn apparmor_enabled() -> bool {
+    std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+        .is_ok_and(|s| s.starts_with('Y'))
+}
+
+#[test]
+fn an_apparmor_profile_without_apparmor_is_refused() {
+    let mut c = Ctx::new("apparmor");
+    c.edit(|v| v["process"]["apparmorProfile"] = json!("berth-test-profile"));
+    if apparmor_enabled() {
+        // Enabled here: a profile that is not loaded is the error.
+        create_fails(&mut c, "a", &["process.apparmorProfile", "not loaded"]);
+    } else {
+        create_fails(
+            &mut c,
+            "a",
+            &["process.apparmorProfile", "AppArmor is not enabled"],
+        );
+    }
+}
+
+#[test]
+fn an_selinux_label_without_selinux_is_refused() {
+    let mut c = Ctx::new("selinux");
+    c.edit(|v| v["process"]["selinuxLabel"] = json!("system_u:system_r:container_t:s0"));
+    assert!(
+        !Path::new("/sys/fs/selinux/enforce").exists(),
+        "this test expects a host without SELinux"
+    );
+    create_fails(
+        &mut c,
+        "a",
+        &["process.selinuxLabel", "SELinux is not enabled"],
+    );
+}

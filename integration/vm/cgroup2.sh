@@ -173,5 +173,15 @@ check "kill --all on a paused container" "$(yes_if "[ -z \"$(cat /sys/fs/cgroup/
 $BERTH delete -f life
 check "nothing left after the resource tests" "$(yes_if "[ ! -e /sys/fs/cgroup/berth-vm ]")" "$(ls /sys/fs/cgroup/berth-vm 2>&1 | tr '\n' ' ')"
 
+# --- AppArmor, where Debian's kernel runs it ---------------------------------
+if grep -q Y /sys/module/apparmor/parameters/enabled 2>/dev/null; then
+    config '.process.args = ["sh", "-c", "cat /proc/self/attr/apparmor/current 2>/dev/null || cat /proc/self/attr/current"] | .process.apparmorProfile = "unconfined" | del(.linux.resources)'
+    OUT=$($BERTH run -b $B aa 2>&1 </dev/null); RC=$?
+    check "process.apparmorProfile applied at exec" "$(yes_if "[ $RC = 0 ] && grep -q unconfined <<<\"\$OUT\"")" "rc=$RC $OUT"
+    config '.process.apparmorProfile = "berth-no-such-profile" | del(.linux.resources)'
+    OUT=$($BERTH run -b $B aa2 2>&1 </dev/null); RC=$?
+    check "a profile that is not loaded is refused" "$(yes_if "[ $RC != 0 ] && grep -q 'not loaded' <<<\"\$OUT\"")" "rc=$RC $OUT"
+fi
+
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]

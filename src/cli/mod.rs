@@ -10,6 +10,7 @@ pub mod list;
 pub mod pause;
 pub mod ps;
 pub mod run;
+pub mod seccomp_stats;
 pub mod spec;
 pub mod start;
 pub mod state;
@@ -72,6 +73,9 @@ pub enum Command {
     Resume(pause::Args),
     /// Create and start a container, and in the foreground wait for it
     Run(run::RunArgs),
+    /// How berth's seccomp compiler does on a profile (for make bench)
+    #[command(name = "seccomp-stats", hide = true)]
+    SeccompStats(seccomp_stats::Args),
     /// Write a default config.json
     Spec(spec::Args),
     /// Start a created container
@@ -121,6 +125,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Kill(a) => kill::run(a, &g),
         Command::List(a) => list::run(a, &g),
         Command::Run(a) => run::run(a, &g),
+        Command::SeccompStats(a) => seccomp_stats::run(a, &g),
         Command::Spec(a) => spec::run(a, &g),
         Command::Start(a) => start::run(a, &g),
         Command::State(a) => state::run(a, &g),

@@ -6,7 +6,7 @@ use super::exec;
 use super::{Ends, Gate, Plan};
 use crate::namespaces::Kind;
 use crate::rootfs;
-use crate::security::{caps, rlimits, seccomp, user};
+use crate::security::{caps, lsm, rlimits, seccomp, user};
 use crate::sys;
 use anyhow::{bail, Context, Result};
 use nix::unistd::{Gid, Uid};
@@ -70,6 +70,15 @@ fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
     for (key, value) in &plan.sysctl {
         write_sysctl(key, value)?;
     }
+    // The LSM exec attributes, opened on the host's procfs too.
+    let apparmor = match &p.apparmor {
+        Some(_) => Some(lsm::open_exec_attr(true).context("process.apparmorProfile")?),
+        None => None,
+    };
+    let selinux = match &p.selinux {
+        Some(_) => Some(lsm::open_exec_attr(false).context("process.selinuxLabel")?),
+        None => None,
+    };
     if let Some(adj) = p.oom_score_adj {
         std::fs::write("/proc/self/oom_score_adj", adj.to_string()).with_context(|| {
             format!("process.oomScoreAdj: set {adj} (lowering it needs CAP_SYS_RESOURCE)")
@@ -94,6 +103,15 @@ fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
     }
     drop(console);
     let env = environment(p)?;
+    // The profile and label the user's process execs into, set while init
+    // is still root.
+    if let (Some(fd), Some(profile)) = (&apparmor, &p.apparmor) {
+        lsm::set_exec(fd, &format!("exec {profile}"))
+            .with_context(|| format!("process.apparmorProfile: {profile}"))?;
+    }
+    if let (Some(fd), Some(label)) = (&selinux, &p.selinux) {
+        lsm::set_exec(fd, label).with_context(|| format!("process.selinuxLabel: {label}"))?;
+    }
     if let (Some(filter), false) = (&p.seccomp, p.no_new_privileges) {
         // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load
         // it while init still has it (runc's order).

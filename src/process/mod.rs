@@ -34,6 +34,10 @@ pub struct ProcessPlan {
     /// linux.seccomp, compiled before the clone.
     pub seccomp: Option<seccomp::Compiled>,
     pub oom_score_adj: Option<i32>,
+    /// process.apparmorProfile, checked.
+    pub apparmor: Option<String>,
+    /// process.selinuxLabel, checked.
+    pub selinux: Option<String>,
     pub terminal: bool,
     pub console_size: Option<ConsoleSize>,
 }

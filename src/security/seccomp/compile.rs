@@ -694,6 +694,24 @@ impl<'a> Emitter<'a> {
     }
 }
 
+/// The most instructions any syscall can run through `prog`: the longest
+/// path from the first instruction to a return (jumps only go forward).
+pub fn max_depth(prog: &[Insn]) -> usize {
+    let mut depth = vec![0usize; prog.len() + 1];
+    for i in (0..prog.len()).rev() {
+        let ins = prog[i];
+        let at = |j: usize| depth.get(j).copied().unwrap_or(0);
+        let next = match ins.code {
+            RET => 0,
+            JA => at(i + 1 + ins.k as usize),
+            c if c & 0x07 == 0x05 => at(i + 1 + ins.jt as usize).max(at(i + 1 + ins.jf as usize)),
+            _ => at(i + 1),
+        };
+        depth[i] = 1 + next;
+    }
+    depth[0]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

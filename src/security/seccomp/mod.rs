@@ -39,7 +39,7 @@ use anyhow::{anyhow, bail, Result};
 use nix::errno::Errno;
 use serde::{Deserialize, Deserializer};
 
-pub use compile::Insn;
+pub use compile::{max_depth, Insn};
 use compile::{Cond, Filter, Nrs, Op, Rule};
 
 /// A compiled `linux.seccomp`, ready for [`install`].
