@@ -401,17 +401,8 @@ fn send_seccomp_listener(fd: OwnedFd, plan: &process::Plan, st: &State, pid: Pid
     let sock = std::os::unix::net::UnixStream::connect(path)
         .with_context(|| format!("linux.seccomp.listenerPath: connect to {path}"))?;
     let body = serde_json::to_vec(&msg)?;
-    let iov = [std::io::IoSlice::new(&body)];
-    let fds = [fd.as_raw_fd()];
-    let cmsg = [nix::sys::socket::ControlMessage::ScmRights(&fds)];
-    nix::sys::socket::sendmsg::<()>(
-        sock.as_raw_fd(),
-        &iov,
-        &cmsg,
-        nix::sys::socket::MsgFlags::MSG_NOSIGNAL,
-        None,
-    )
-    .with_context(|| format!("linux.seccomp.listenerPath: send the listener to {path}"))?;
+    sys::send_fd(&sock, &body, fd.as_raw_fd())
+        .with_context(|| format!("linux.seccomp.listenerPath: send the listener to {path}"))?;
     Ok(())
 }
 

@@ -355,3 +355,19 @@ pub fn empty_readonly_tmpfs() -> nix::Result<OwnedFd> {
     // SAFETY: the kernel returned a new, owned fd.
     Ok(unsafe { OwnedFd::from_raw_fd(Errno::result(m)? as RawFd) })
 }
+
+/// Sends `data` and one fd (SCM_RIGHTS) on a unix socket, without SIGPIPE.
+pub fn send_fd(sock: impl AsFd, data: &[u8], fd: RawFd) -> nix::Result<()> {
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+    let iov = [std::io::IoSlice::new(data)];
+    let fds = [fd];
+    let cmsg = [ControlMessage::ScmRights(&fds)];
+    sendmsg::<()>(
+        sock.as_fd().as_raw_fd(),
+        &iov,
+        &cmsg,
+        MsgFlags::MSG_NOSIGNAL,
+        None,
+    )
+    .map(drop)
+}

@@ -129,6 +129,26 @@ pub fn v1_device_rule(d: &DeviceRule) -> String {
     )
 }
 
+/// cpu.idle and the cpuset, alike on v1 and v2.
+fn idle_and_cpuset(c: &super::resources::Cpu, out: &mut Vec<Write>) {
+    if let Some(i) = c.idle {
+        out.push(w("cpu.idle", "cpu", "cpu.idle", i));
+    }
+    if let Some(s) = c.cpus.as_deref().filter(|s| !s.is_empty()) {
+        out.push(w("cpu.cpus", "cpuset", "cpuset.cpus", s));
+    }
+    if let Some(s) = c.mems.as_deref().filter(|s| !s.is_empty()) {
+        out.push(w("cpu.mems", "cpuset", "cpuset.mems", s));
+    }
+}
+
+/// pids.max, alike on v1 and v2.
+fn pids(r: &Resources, out: &mut Vec<Write>) {
+    if let Some(p) = r.pids.as_ref().filter(|p| p.limit != 0) {
+        out.push(w("pids.limit", "pids", "pids.max", limit_v2(p.limit)));
+    }
+}
+
 /// The writes for v1 controllers, device rules aside (see [`v1_devices`]).
 pub fn v1(r: &Resources) -> Result<Vec<Write>> {
     let mut out = Vec::new();
@@ -214,21 +234,9 @@ pub fn v1(r: &Resources) -> Result<Vec<Write>> {
         if let Some(r) = set(c.realtime_runtime) {
             out.push(w("cpu.realtimeRuntime", "cpu", "cpu.rt_runtime_us", r));
         }
-        if let Some(i) = c.idle {
-            out.push(w("cpu.idle", "cpu", "cpu.idle", i));
-        }
-        if let Some(s) = c.cpus.as_deref().filter(|s| !s.is_empty()) {
-            out.push(w("cpu.cpus", "cpuset", "cpuset.cpus", s));
-        }
-        if let Some(s) = c.mems.as_deref().filter(|s| !s.is_empty()) {
-            out.push(w("cpu.mems", "cpuset", "cpuset.mems", s));
-        }
+        idle_and_cpuset(c, &mut out);
     }
-    if let Some(p) = &r.pids {
-        if p.limit != 0 {
-            out.push(w("pids.limit", "pids", "pids.max", limit_v2(p.limit)));
-        }
-    }
+    pids(r, &mut out);
     if let Some(b) = &r.block_io {
         if let Some(x) = set(b.weight) {
             out.push(w("blockIO.weight", "blkio", "blkio.weight", x));
@@ -390,21 +398,9 @@ pub fn v2(r: &Resources) -> Result<Vec<Write>> {
         if set(c.realtime_period).is_some() || set(c.realtime_runtime).is_some() {
             bail!("linux.resources.cpu.realtimeRuntime/realtimePeriod: cgroup v2 has no real-time group scheduling");
         }
-        if let Some(i) = c.idle {
-            out.push(w("cpu.idle", "cpu", "cpu.idle", i));
-        }
-        if let Some(s) = c.cpus.as_deref().filter(|s| !s.is_empty()) {
-            out.push(w("cpu.cpus", "cpuset", "cpuset.cpus", s));
-        }
-        if let Some(s) = c.mems.as_deref().filter(|s| !s.is_empty()) {
-            out.push(w("cpu.mems", "cpuset", "cpuset.mems", s));
-        }
+        idle_and_cpuset(c, &mut out);
     }
-    if let Some(p) = &r.pids {
-        if p.limit != 0 {
-            out.push(w("pids.limit", "pids", "pids.max", limit_v2(p.limit)));
-        }
-    }
+    pids(r, &mut out);
     if let Some(b) = &r.block_io {
         if let Some(x) = set(b.weight) {
             out.push(w(

@@ -175,11 +175,9 @@ impl Cgroup {
     }
 }
 
-/// Enables, as runc does, every controller each ancestor of the container's
-/// cgroup2 directory offers in its cgroup.subtree_control, so the
-/// container's cgroup has them all (for stats, and limits set later). A
-/// controller an ancestor refuses is left off.
-pub(super) fn enable_all_controllers(h: &Hierarchy) {
+/// The ancestors of the container's cgroup2 directory inside the
+/// hierarchy, from its root down.
+fn ancestors(h: &Hierarchy) -> Vec<&Path> {
     let mut dirs: Vec<&Path> = h
         .dir
         .ancestors()
@@ -187,7 +185,15 @@ pub(super) fn enable_all_controllers(h: &Hierarchy) {
         .take_while(|d| d.starts_with(&h.mountpoint))
         .collect();
     dirs.reverse();
-    for d in dirs {
+    dirs
+}
+
+/// Enables, as runc does, every controller each ancestor of the container's
+/// cgroup2 directory offers in its cgroup.subtree_control, so the
+/// container's cgroup has them all (for stats, and limits set later). A
+/// controller an ancestor refuses is left off.
+pub(super) fn enable_all_controllers(h: &Hierarchy) {
+    for d in ancestors(h) {
         let avail = crate::sys::read_file(d.join("cgroup.controllers")).unwrap_or_default();
         let on = crate::sys::read_file(d.join("cgroup.subtree_control")).unwrap_or_default();
         let missing: Vec<&str> = avail
@@ -214,14 +220,7 @@ pub(super) fn enable_all_controllers(h: &Hierarchy) {
 /// Enables `controller` in cgroup.subtree_control of every ancestor of the
 /// container's cgroup2 directory, from the hierarchy's root down.
 fn enable_controller(h: &Hierarchy, controller: &str) -> Result<()> {
-    let mut dirs: Vec<&Path> = h
-        .dir
-        .ancestors()
-        .skip(1)
-        .take_while(|d| d.starts_with(&h.mountpoint))
-        .collect();
-    dirs.reverse();
-    for d in dirs {
+    for d in ancestors(h) {
         let file = d.join("cgroup.subtree_control");
         let current = crate::sys::read_file(&file).unwrap_or_default();
         if current.split_whitespace().any(|c| c == controller) {

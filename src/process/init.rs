@@ -184,17 +184,8 @@ fn send_console(ends: &Ends, master: &OwnedFd) -> Result<()> {
     match &ends.console_socket {
         Some(sock) => {
             // runc's protocol: one message naming the pty, with its master fd.
-            let iov = [std::io::IoSlice::new(b"/dev/ptmx")];
-            let fds = [master.as_raw_fd()];
-            let cmsg = [nix::sys::socket::ControlMessage::ScmRights(&fds)];
-            nix::sys::socket::sendmsg::<()>(
-                sock.as_raw_fd(),
-                &iov,
-                &cmsg,
-                nix::sys::socket::MsgFlags::MSG_NOSIGNAL,
-                None,
-            )
-            .context("send the pty master to --console-socket")?;
+            sys::send_fd(sock, b"/dev/ptmx", master.as_raw_fd())
+                .context("send the pty master to --console-socket")?;
             Ok(())
         }
         None => ends
