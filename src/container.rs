@@ -134,6 +134,8 @@ fn plan(opts: &CreateOptions, bundle: &Path, spec: &Spec, cgroup: Cgroup) -> Res
         Some(v) => compile_seccomp(v)?,
         None => None,
     };
+    let hooks = spec.hooks.clone().unwrap_or_default();
+    crate::hooks::check(&hooks)?;
     let apparmor = p.apparmor_profile.clone().filter(|s| !s.is_empty());
     if let Some(a) = &apparmor {
         crate::security::lsm::check_apparmor(a)?;
@@ -175,6 +177,14 @@ fn plan(opts: &CreateOptions, bundle: &Path, spec: &Spec, cgroup: Cgroup) -> Res
         new_keyring: !opts.no_new_keyring,
         preserve_fds: opts.preserve_fds,
         self_exe: (self_exe.st_dev, self_exe.st_ino),
+        hooks,
+        hook_state: State {
+            id: opts.id.clone(),
+            bundle: bundle.to_path_buf(),
+            annotations: spec.annotations.clone(),
+            oci_version: spec.oci_version.clone(),
+            ..Default::default()
+        },
     })
 }
 
@@ -246,6 +256,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
         cgroup: cgroup.clone(),
         shares_pid_ns: plan.ns.shares_pid_ns(),
         oci_version: spec.oci_version.clone(),
+        hooks: plan.hooks.clone(),
         ..Default::default()
     };
     state.cgroup.created = state.cgroup.missing();
@@ -336,6 +347,13 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
             Some((Msg::Ready, _)) => break,
             Some((Msg::Console, fd)) => console = fd,
             Some((Msg::Seccomp, Some(fd))) => send_seccomp_listener(fd, &plan, &state, pid)?,
+            Some((Msg::Hooks, _)) => {
+                // The container's namespaces exist, its root is not pivoted yet.
+                let st = crate::hooks::state(&state, "creating", pid.as_raw());
+                crate::hooks::run("prestart", &plan.hooks.prestart, &st)?;
+                crate::hooks::run("createRuntime", &plan.hooks.create_runtime, &st)?;
+                parent_end.send(&Msg::HooksDone)?;
+            }
             Some((Msg::Error(text), _)) => return Err(anyhow::anyhow!(text)),
             Some((m, _)) => bail!("init sent {m:?} before it was ready"),
             None => bail!("init exited during setup"),
@@ -453,6 +471,11 @@ pub fn start(root: &Path, id: &str) -> Result<State> {
     nix::unistd::write(&fd, b"0")
         .with_context(|| format!("cannot start container {id}: write {}", fifo.display()))?;
     std::fs::remove_file(&fifo).with_context(|| format!("remove {}", fifo.display()))?;
+    crate::hooks::run_warn(
+        "poststart",
+        &st.hooks.poststart,
+        &crate::hooks::state(&st, "running", st.pid),
+    );
     Ok(st)
 }
 
@@ -598,6 +621,11 @@ pub fn destroy(dir: Dir, st: &State) -> Result<()> {
     }
     st.cgroup.signal_all(libc::SIGKILL)?;
     st.cgroup.remove()?;
+    crate::hooks::run_warn(
+        "poststop",
+        &st.hooks.poststop,
+        &crate::hooks::state(st, "stopped", 0),
+    );
     dir.remove()
 }
 

@@ -85,7 +85,11 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
 fn start(c: &Created) -> Result<()> {
     c.chan.send(&Msg::Start)?;
     match c.chan.recv()? {
-        None => Ok(()),
+        None => {
+            let st = crate::hooks::state(&c.state, "running", c.pid.as_raw());
+            crate::hooks::run_warn("poststart", &c.state.hooks.poststart, &st);
+            Ok(())
+        }
         Some((Msg::Error(text), _)) => Err(anyhow::anyhow!(text)),
         Some((m, _)) => bail!("init sent {m:?} instead of exec'ing"),
     }

@@ -277,16 +277,6 @@ pub fn parse(bytes: &[u8]) -> Result<Loaded> {
 /// so the user is told rather than left to find out.
 pub fn not_applied(spec: &Spec) -> Vec<&'static str> {
     let mut out = Vec::new();
-    if spec.hooks.as_ref().is_some_and(|h| {
-        !(h.prestart.is_empty()
-            && h.create_runtime.is_empty()
-            && h.create_container.is_empty()
-            && h.start_container.is_empty()
-            && h.poststart.is_empty()
-            && h.poststop.is_empty())
-    }) {
-        out.push("hooks");
-    }
     if let Some(p) = &spec.process {
         for (set, name) in [
             (p.io_priority.is_some(), "process.ioPriority"),

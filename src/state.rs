@@ -68,6 +68,9 @@ pub struct State {
     pub shares_pid_ns: bool,
     /// The config's ociVersion.
     pub oci_version: String,
+    /// The config's hooks: `start` runs poststart, `delete` poststop.
+    #[serde(default)]
+    pub hooks: crate::spec::Hooks,
 }
 
 /// A container's directory, locked for as long as this value lives.

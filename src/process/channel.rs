@@ -6,7 +6,10 @@
 //!   clone3(namespaces) ───────────────▶  born inside the new namespaces,
 //!                                        joins its v1 cgroups itself
 //!   write id maps (new user namespace)
-//!   Go ───────────────────────────────▶  rootfs, mounts, pivot_root,
+//!   Go ───────────────────────────────▶  rootfs, mounts,
+//!                       ◀───────────────  Hooks     (when there are any:)
+//!   prestart, createRuntime hooks
+//!   HooksDone ────────────────────────▶  createContainer hooks, pivot_root,
 //!                       ◀───────────────  Console(fd)   (run with a terminal)
 //!                                        rlimits, user, capabilities...
 //!                       ◀───────────────  Seccomp(fd)   (a notify listener)
@@ -38,6 +41,10 @@ pub enum Msg {
     Console,
     /// Carries a seccomp notify listener (SCM_RIGHTS).
     Seccomp,
+    /// init: mounts done, the runtime's prestart/createRuntime hooks may run.
+    Hooks,
+    /// parent: those hooks ran.
+    HooksDone,
 }
 
 impl Msg {
@@ -49,6 +56,8 @@ impl Msg {
             Msg::Error(_) => b'E',
             Msg::Console => b'C',
             Msg::Seccomp => b'F',
+            Msg::Hooks => b'H',
+            Msg::HooksDone => b'D',
         }
     }
 }
@@ -137,6 +146,8 @@ impl Channel {
             b'S' => Msg::Start,
             b'C' => Msg::Console,
             b'F' => Msg::Seccomp,
+            b'H' => Msg::Hooks,
+            b'D' => Msg::HooksDone,
             b'E' => Msg::Error(String::from_utf8_lossy(&buf[1..n]).into_owned()),
             t => bail!("unexpected message {t:#x} on the init socket"),
         };

@@ -86,7 +86,22 @@ fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
     }
     // The pty comes from the container's devpts, so it is made between the
     // mounts and pivot_root; the terminal is also bound at /dev/console.
-    let console = rootfs::prepare(&plan.rootfs, p.terminal)?;
+    // This process's pid as the runtime sees it, for the hooks' state: the
+    // host's procfs is still /proc.
+    let host_pid: i32 = std::fs::read_link("/proc/self")
+        .ok()
+        .and_then(|p| p.to_str().and_then(|s| s.parse().ok()))
+        .unwrap_or(0);
+    let runtime_hooks = !plan.hooks.prestart.is_empty() || !plan.hooks.create_runtime.is_empty();
+    let mut before_pivot = || -> Result<()> {
+        if runtime_hooks {
+            ends.chan.send(&Msg::Hooks)?;
+            ends.chan.expect(Msg::HooksDone)?;
+        }
+        let st = crate::hooks::state(&plan.hook_state, "creating", host_pid);
+        crate::hooks::run("createContainer", &plan.hooks.create_container, &st)
+    };
+    let console = rootfs::prepare(&plan.rootfs, p.terminal, &mut before_pivot)?;
     if let Some((master, _)) = &console {
         send_console(ends, master)?;
     }
@@ -137,6 +152,8 @@ fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
     }
     ends.chan.send(&Msg::Ready)?;
     wait_for_start(ends)?;
+    let st = crate::hooks::state(&plan.hook_state, "created", host_pid);
+    crate::hooks::run("startContainer", &plan.hooks.start_container, &st)?;
     let err = exec::exec(&exe, &p.args, &env);
     bail!("exec {arg0:?}: {}", err.desc())
 }

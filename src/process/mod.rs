@@ -57,6 +57,9 @@ pub struct Plan {
     pub preserve_fds: u32,
     /// Device and inode of berth's own binary, which init refuses to exec.
     pub self_exe: (u64, u64),
+    pub hooks: crate::spec::Hooks,
+    /// The state hooks are given (ociVersion, id, bundle, annotations).
+    pub hook_state: crate::state::State,
 }
 
 /// How init learns that it may exec.

@@ -103,7 +103,12 @@ impl Plan {
 /// Builds the root up to and including pivot_root: after it, "/" is the
 /// container's root. With `terminal`, a pty is made from the container's
 /// devpts, its terminal bound at /dev/console; (master, terminal) returned.
-pub fn prepare(plan: &Plan, terminal: bool) -> Result<Option<(OwnedFd, OwnedFd)>> {
+/// `before_pivot` runs once the mounts are made, before pivot_root.
+pub fn prepare(
+    plan: &Plan,
+    terminal: bool,
+    before_pivot: &mut dyn FnMut() -> Result<()>,
+) -> Result<Option<(OwnedFd, OwnedFd)>> {
     // No mount made below may propagate back to the host.
     mount(
         None::<&str>,
@@ -146,6 +151,8 @@ pub fn prepare(plan: &Plan, terminal: bool) -> Result<Option<(OwnedFd, OwnedFd)>
             path::create(&root, "/dev/console", Leaf::File).context("create /dev/console")?;
         bind(&sys::fd_path(tty), &target, false).context("bind the terminal at /dev/console")?;
     }
+    // The hooks that run in the container's namespaces before pivot_root.
+    before_pivot()?;
     nix::unistd::fchdir(&root).context("chdir to rootfs")?;
     if plan.no_pivot {
         move_root(&plan.rootfs)?;
