@@ -20,6 +20,7 @@ use nix::mount::MsFlags;
 use nix::sys::memfd::{memfd_create, MFdFlags};
 use nix::sys::stat::Mode;
 use std::ffi::CString;
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 
 const SEALS: SealFlag = SealFlag::F_SEAL_SEAL
@@ -48,9 +49,14 @@ fn protected() -> bool {
 /// Re-execs berth from a protected view of itself, with the same arguments
 /// and environment; returns when it already runs from one, or when none
 /// can be made (a warning says so, and berth goes on unprotected).
+/// The variable naming the fd of the caller's mount namespace, kept open
+/// across the re-exec from the read-only view.
+const HOST_NS: &str = "BERTH_HOST_MNT_NS";
+
 pub fn reexec() {
     if protected() {
         let _ = nix::sys::prctl::set_name(c"berth");
+        return_to_host_namespace();
         return;
     }
     let args = std::env::args_os()
@@ -80,13 +86,46 @@ pub fn reexec() {
     ));
 }
 
+/// Back in the caller's mount namespace after the re-exec from the
+/// read-only view: hooks, mounts and children belong there, not in the
+/// private namespace the view was made in. The binary stays mapped from
+/// the read-only mount, which lives on, detached, as long as it is used.
+fn return_to_host_namespace() {
+    let Some(fd) = std::env::var(HOST_NS)
+        .ok()
+        .and_then(|v| v.parse::<i32>().ok())
+    else {
+        return;
+    };
+    std::env::remove_var(HOST_NS);
+    // SAFETY: the fd was left open for us across the exec, and is ours now.
+    let ns = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    // setns(CLONE_NEWNS) moves cwd to the namespace's root: come back to it.
+    let cwd = nix::unistd::getcwd();
+    let back = nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNS)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| Ok(nix::unistd::chdir(cwd?.as_path())?));
+    if let Err(e) = back {
+        crate::log::warn(&format!("return to the caller's mount namespace: {e:#}"));
+    }
+}
+
 /// The binary bind-mounted read-only over itself in a private mount
-/// namespace, and exec'd from there.
+/// namespace, and exec'd from there; the caller's namespace goes along as
+/// an open fd, to return to.
 fn read_only_view(args: &[CString], env: &[CString]) -> Result<std::convert::Infallible> {
     let path = std::fs::read_link("/proc/self/exe").context("read /proc/self/exe")?;
     if path.to_string_lossy().ends_with(" (deleted)") {
         bail!("the binary was deleted");
     }
+    let host = nix::fcntl::open("/proc/self/ns/mnt", OFlag::O_RDONLY, Mode::empty())
+        .context("open the mount namespace")?;
+    let mut env = env.to_vec();
+    env.push(CString::new(format!(
+        "{HOST_NS}={}",
+        std::os::fd::AsRawFd::as_raw_fd(&host)
+    ))?);
+    std::mem::forget(host);
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
         .context("unshare the mount namespace")?;
     // Nothing below may propagate to the host.
@@ -105,7 +144,7 @@ fn read_only_view(args: &[CString], env: &[CString]) -> Result<std::convert::Inf
         .context("open the binary")?;
     sys::move_mount_to(&tree, &target).context("mount it over the binary")?;
     let c = CString::new(path.as_os_str().as_bytes())?;
-    let Err(e) = nix::unistd::execve(&c, args, env);
+    let Err(e) = nix::unistd::execve(&c, args, &env);
     Err(e).context("exec the read-only view")
 }
 
