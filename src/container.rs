@@ -134,6 +134,12 @@ fn plan(opts: &CreateOptions, bundle: &Path, spec: &Spec, cgroup: Cgroup) -> Res
         Some(v) => compile_seccomp(v)?,
         None => None,
     };
+    if let Some(l) = linux
+        .and_then(|l| l.mount_label.as_deref())
+        .filter(|l| !l.is_empty())
+    {
+        crate::security::lsm::check_selinux("linux.mountLabel", l)?;
+    }
     let hooks = spec.hooks.clone().unwrap_or_default();
     crate::hooks::check(&hooks)?;
     let apparmor = p.apparmor_profile.clone().filter(|s| !s.is_empty());
@@ -142,7 +148,7 @@ fn plan(opts: &CreateOptions, bundle: &Path, spec: &Spec, cgroup: Cgroup) -> Res
     }
     let selinux = p.selinux_label.clone().filter(|s| !s.is_empty());
     if let Some(l) = &selinux {
-        crate::security::lsm::check_selinux(l)?;
+        crate::security::lsm::check_selinux("process.selinuxLabel", l)?;
     }
     let userns = ns.is_new(Kind::User) || ns.joins(Kind::User);
     let cgroupns = ns.is_new(Kind::Cgroup) || ns.joins(Kind::Cgroup);
@@ -178,6 +184,7 @@ fn plan(opts: &CreateOptions, bundle: &Path, spec: &Spec, cgroup: Cgroup) -> Res
         preserve_fds: opts.preserve_fds,
         self_exe: (self_exe.st_dev, self_exe.st_ino),
         hooks,
+        attrs: process::attrs::parse(spec)?,
         hook_state: State {
             id: opts.id.clone(),
             bundle: bundle.to_path_buf(),

@@ -278,27 +278,14 @@ pub fn parse(bytes: &[u8]) -> Result<Loaded> {
 pub fn not_applied(spec: &Spec) -> Vec<&'static str> {
     let mut out = Vec::new();
     if let Some(p) = &spec.process {
-        for (set, name) in [
-            (p.io_priority.is_some(), "process.ioPriority"),
-            (p.scheduler.is_some(), "process.scheduler"),
-            (p.exec_cpu_affinity.is_some(), "process.execCPUAffinity"),
-        ] {
+        for (set, name) in [(p.exec_cpu_affinity.is_some(), "process.execCPUAffinity")] {
             if set {
                 out.push(name);
             }
         }
     }
     if let Some(l) = &spec.linux {
-        for (set, name) in [
-            (
-                l.mount_label.as_deref().is_some_and(|s| !s.is_empty()),
-                "linux.mountLabel",
-            ),
-            (l.intel_rdt.is_some(), "linux.intelRdt"),
-            (l.personality.is_some(), "linux.personality"),
-            (!l.net_devices.is_empty(), "linux.netDevices"),
-            (l.memory_policy.is_some(), "linux.memoryPolicy"),
-        ] {
+        for (set, name) in [(!l.net_devices.is_empty(), "linux.netDevices")] {
             if set {
                 out.push(name);
             }

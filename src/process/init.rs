@@ -110,6 +110,7 @@ fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
         new_session_keyring(&plan.id)?;
     }
     rlimits::apply(&p.rlimits)?;
+    super::attrs::apply_privileged(&plan.attrs)?;
     // A new session, and with a terminal, that terminal as the controlling
     // one and as stdio.
     nix::unistd::setsid().context("setsid")?;
@@ -154,6 +155,7 @@ fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
     wait_for_start(ends)?;
     let st = crate::hooks::state(&plan.hook_state, "created", host_pid);
     crate::hooks::run("startContainer", &plan.hooks.start_container, &st)?;
+    super::attrs::apply_personality(&plan.attrs)?;
     let err = exec::exec(&exe, &p.args, &env);
     bail!("exec {arg0:?}: {}", err.desc())
 }

@@ -2,6 +2,7 @@
 //! the parent before the clone, and inherited by the child as memory), and
 //! the recipe it follows inside the new namespaces up to execve.
 
+pub mod attrs;
 pub mod channel;
 mod exec;
 mod init;
@@ -58,6 +59,8 @@ pub struct Plan {
     /// Device and inode of berth's own binary, which init refuses to exec.
     pub self_exe: (u64, u64),
     pub hooks: crate::spec::Hooks,
+    /// Personality, I/O priority, scheduler, memory policy.
+    pub attrs: attrs::Attrs,
     /// The state hooks are given (ociVersion, id, bundle, annotations).
     pub hook_state: crate::state::State,
 }

@@ -36,6 +36,9 @@ pub struct Plan {
     pub cgroup: Cgroup,
     pub cgroupns: bool,
     pub userns: bool,
+    /// linux.mountLabel (SELinux), given as the context of the mounts that
+    /// take one.
+    pub mount_label: Option<String>,
 }
 
 impl Plan {
@@ -96,6 +99,7 @@ impl Plan {
             cgroup,
             cgroupns,
             userns,
+            mount_label: linux.mount_label.clone().filter(|l| !l.is_empty()),
         })
     }
 }
@@ -289,7 +293,16 @@ fn mount_entry(root: &OwnedFd, m: &Entry, plan: &Plan) -> Result<()> {
             } else {
                 path::create(root, &m.dest, Leaf::Dir)?
             };
-            let data = (!m.data.is_empty()).then_some(m.data.as_str());
+            let mut data = m.data.clone();
+            if let (Some(label), "tmpfs" | "devpts" | "mqueue") =
+                (&plan.mount_label, fstype.as_str())
+            {
+                if !data.is_empty() {
+                    data.push(',');
+                }
+                data.push_str(&format!("context=\"{label}\""));
+            }
+            let data = (!data.is_empty()).then_some(data.as_str());
             mount(
                 Some(source.as_str()),
                 sys::fd_path(&target).as_str(),

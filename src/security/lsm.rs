@@ -36,10 +36,10 @@ pub fn check_apparmor(profile: &str) -> Result<()> {
     Ok(())
 }
 
-/// Checks that an SELinux label can be set: SELinux on.
-pub fn check_selinux(label: &str) -> Result<()> {
+/// Checks that an SELinux label (of `field`) can be set: SELinux on.
+pub fn check_selinux(field: &str, label: &str) -> Result<()> {
     if !selinux_enabled() {
-        bail!("process.selinuxLabel: {label:?}: SELinux is not enabled on this host");
+        bail!("{field}: {label:?}: SELinux is not enabled on this host");
     }
     Ok(())
 }
