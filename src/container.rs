@@ -243,7 +243,8 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
         Some(v) => Some(crate::cgroups::resources::parse(v, "linux.resources")?),
         None => None,
     };
-    let plan = plan(opts, &bundle, &spec, cgroup.clone())?;
+    let mut plan = plan(opts, &bundle, &spec, cgroup.clone())?;
+    plan.rootfs.prepare_idmapped()?;
     let console_socket = match &opts.console_socket {
         Some(p) => Some(OwnedFd::from(
             std::os::unix::net::UnixStream::connect(p)

@@ -193,6 +193,37 @@ pub fn write_id_maps(pid: Pid, uid_map: &[IdMapping], gid_map: &[IdMapping]) -> 
     Ok(())
 }
 
+/// A user namespace with the given maps, held by an fd (for idmapped
+/// mounts): a short-lived child unshares it, berth writes its maps and
+/// keeps the namespace open, and the child exits.
+pub fn user_namespace_with(uid_map: &[IdMapping], gid_map: &[IdMapping]) -> Result<OwnedFd> {
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe")?;
+    match sys::clone3(libc::CLONE_NEWUSER as u64, None).context("clone a user namespace")? {
+        sys::Forked::Child => {
+            drop(w);
+            let mut b = [0u8; 1];
+            let _ = nix::unistd::read(&r, &mut b);
+            // SAFETY: _exit ends the helper without running the parent's
+            // atexit handlers or flushing buffers copied from it.
+            unsafe { libc::_exit(0) }
+        }
+        sys::Forked::Parent { pid, pidfd: _pidfd } => {
+            drop(r);
+            let fd = write_id_maps(pid, uid_map, gid_map).and_then(|()| {
+                open(
+                    format!("/proc/{pid}/ns/user").as_str(),
+                    OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+                    Mode::empty(),
+                )
+                .context("open the helper's user namespace")
+            });
+            drop(w);
+            let _ = nix::sys::wait::waitpid(pid, None);
+            fd
+        }
+    }
+}
+
 /// setns(2) into an opened namespace.
 pub fn enter(join: &Join) -> Result<()> {
     nix::sched::setns(

@@ -371,3 +371,31 @@ pub fn send_fd(sock: impl AsFd, data: &[u8], fd: RawFd) -> nix::Result<()> {
     )
     .map(drop)
 }
+
+/// mount_setattr(2) with MOUNT_ATTR_IDMAP: the detached mount `tree`
+/// (the whole tree with `recursive`) maps ownership through `userns`.
+pub fn mount_setattr_idmap(tree: impl AsFd, recursive: bool, userns: impl AsFd) -> nix::Result<()> {
+    const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
+    let mut flags = libc::AT_EMPTY_PATH as libc::c_uint;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as libc::c_uint;
+    }
+    let mut attr = MountAttr {
+        attr_set: MOUNT_ATTR_IDMAP,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: userns.as_fd().as_raw_fd() as u64,
+    };
+    // SAFETY: valid fds, an empty NUL-terminated path, a mount_attr of the size passed.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            tree.as_fd().as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+            &mut attr as *mut MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    Errno::result(ret).map(drop)
+}

@@ -330,6 +330,7 @@ fn close_inherited(plan: &Plan, ends: &Ends) -> Result<()> {
         keep.push(s.as_raw_fd());
     }
     keep.extend(plan.ns.join.iter().map(|j| j.fd.as_raw_fd()));
+    keep.extend(plan.rootfs.idmapped.iter().map(|(_, t)| t.as_raw_fd()));
     sys::close_except(3 + plan.preserve_fds, &keep).context("close inherited fds")
 }
 

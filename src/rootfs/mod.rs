@@ -39,6 +39,8 @@ pub struct Plan {
     /// linux.mountLabel (SELinux), given as the context of the mounts that
     /// take one.
     pub mount_label: Option<String>,
+    /// Idmapped bind mounts made by the runtime, by mount index.
+    pub idmapped: Vec<(usize, OwnedFd)>,
 }
 
 impl Plan {
@@ -60,13 +62,23 @@ impl Plan {
         if !rootfs.is_dir() {
             bail!("root.path: rootfs {} is not a directory", rootfs.display());
         }
-        let mounts = spec
+        let mut mounts = spec
             .mounts
             .iter()
             .enumerate()
             .map(|(i, m)| mounts::parse(i, m, bundle))
             .collect::<Result<Vec<_>>>()?;
         let linux = spec.linux.clone().unwrap_or_default();
+        // "idmap" without maps of its own: the container's.
+        for m in mounts.iter_mut() {
+            if let Some(i) = m.idmap.as_mut().filter(|i| i.uid.is_empty()) {
+                if linux.uid_mappings.is_empty() || linux.gid_mappings.is_empty() {
+                    bail!("invalid config: mounts[{}]: idmap needs uidMappings and gidMappings, on the mount or for a user namespace", m.index);
+                }
+                i.uid = linux.uid_mappings.clone();
+                i.gid = linux.gid_mappings.clone();
+            }
+        }
         let setup_dev = !mounts
             .iter()
             .any(|m| m.dest == "/dev" && matches!(m.kind, Kind::Bind { .. }));
@@ -100,7 +112,37 @@ impl Plan {
             cgroupns,
             userns,
             mount_label: linux.mount_label.clone().filter(|l| !l.is_empty()),
+            idmapped: Vec::new(),
         })
+    }
+
+    /// Makes the idmapped bind mounts, detached, in the runtime (host root
+    /// has the right to idmap a mount; init may not): init attaches them.
+    pub fn prepare_idmapped(&mut self) -> Result<()> {
+        for m in &self.mounts {
+            let (Some(idmap), Kind::Bind { source, recursive }) = (&m.idmap, &m.kind) else {
+                continue;
+            };
+            let field = format!("mounts[{}]", m.index);
+            let userns = crate::namespaces::user_namespace_with(&idmap.uid, &idmap.gid)
+                .with_context(|| field.clone())?;
+            let tree = sys::open_tree_clone(source, *recursive)
+                .with_context(|| format!("{field}: clone the mount of {}", source.display()))?;
+            sys::mount_setattr_idmap(&tree, idmap.recursive, &userns).map_err(|e| {
+                let why = if e == Errno::EINVAL {
+                    " (the filesystem cannot be idmapped)"
+                } else {
+                    ""
+                };
+                anyhow::anyhow!(
+                    "{field}: idmap the mount of {}: {}{why}",
+                    source.display(),
+                    e.desc()
+                )
+            })?;
+            self.idmapped.push((m.index, tree));
+        }
+        Ok(())
     }
 }
 
@@ -257,8 +299,15 @@ fn mount_entry(root: &OwnedFd, m: &Entry, plan: &Plan) -> Result<()> {
             // A detached copy of the source, given its attributes before it
             // is attached: one mount event, and the target is the fd
             // resolved inside the root, whatever happens to the path.
-            let tree = sys::open_tree_clone(source, *recursive)
-                .with_context(|| format!("clone the mount of {}", source.display()))?;
+            let made;
+            let tree = match plan.idmapped.iter().find(|(i, _)| *i == m.index) {
+                Some((_, t)) => t,
+                None => {
+                    made = sys::open_tree_clone(source, *recursive)
+                        .with_context(|| format!("clone the mount of {}", source.display()))?;
+                    &made
+                }
+            };
             let leaf = if nix::sys::stat::fstat(&tree)?.st_mode & libc::S_IFMT == libc::S_IFDIR {
                 Leaf::Dir
             } else {
@@ -274,7 +323,7 @@ fn mount_entry(root: &OwnedFd, m: &Entry, plan: &Plan) -> Result<()> {
                     .context("set recursive mount attributes")?;
             }
             let target = path::create(root, &m.dest, leaf)?;
-            sys::move_mount_to(&tree, &target).context("attach the bind mount")?;
+            sys::move_mount_to(tree, &target).context("attach the bind mount")?;
         }
         Kind::Fs { fstype, source } => {
             let target = if fstype == "proc" || fstype == "sysfs" {

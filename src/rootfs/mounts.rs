@@ -46,6 +46,16 @@ pub struct Entry {
     pub rec_attr: RecAttr,
     /// Unknown options, passed to the filesystem as its data string.
     pub data: String,
+    /// An idmapped bind mount: the mapping, and whether the whole tree is
+    /// mapped ("ridmap"). Empty maps mean the container's own.
+    pub idmap: Option<Idmap>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idmap {
+    pub recursive: bool,
+    pub uid: Vec<crate::spec::IdMapping>,
+    pub gid: Vec<crate::spec::IdMapping>,
 }
 
 impl Entry {
@@ -187,6 +197,7 @@ pub fn parse(index: usize, m: &Mount, bundle: &Path) -> Result<Entry> {
     let mut propagation_flags = None;
     let mut rec_attr = RecAttr::default();
     let mut data = Vec::new();
+    let mut idmap_opt = None;
     for opt in &m.options {
         let o = opt.as_str();
         if o == "bind" || o == "rbind" {
@@ -212,7 +223,9 @@ pub fn parse(index: usize, m: &Mount, bundle: &Path) -> Result<Entry> {
         } else if let Some(a) = rec_atime(o) {
             rec_attr.clr |= MOUNT_ATTR_ATIME;
             rec_attr.set = (rec_attr.set & !MOUNT_ATTR_ATIME) | a;
-        } else if matches!(o, "idmap" | "ridmap" | "tmpcopyup") {
+        } else if o == "idmap" || o == "ridmap" {
+            idmap_opt = Some(o == "ridmap");
+        } else if o == "tmpcopyup" {
             bail!("invalid config: {field}.options: {o:?} is not supported yet");
         } else {
             data.push(o);
@@ -243,6 +256,24 @@ pub fn parse(index: usize, m: &Mount, bundle: &Path) -> Result<Entry> {
             source: m.source.clone().unwrap_or_else(|| "none".into()),
         }
     };
+    let mapped = !m.uid_mappings.is_empty() || !m.gid_mappings.is_empty();
+    let idmap = if mapped || idmap_opt.is_some() {
+        if !matches!(kind, Kind::Bind { .. }) {
+            bail!("invalid config: {field}: only bind mounts can be idmapped");
+        }
+        if mapped && (m.uid_mappings.is_empty() || m.gid_mappings.is_empty()) {
+            bail!(
+                "invalid config: {field}: an idmapped mount needs both uidMappings and gidMappings"
+            );
+        }
+        Some(Idmap {
+            recursive: idmap_opt.unwrap_or(false),
+            uid: m.uid_mappings.clone(),
+            gid: m.gid_mappings.clone(),
+        })
+    } else {
+        None
+    };
     Ok(Entry {
         index,
         dest: m.destination.clone(),
@@ -252,6 +283,7 @@ pub fn parse(index: usize, m: &Mount, bundle: &Path) -> Result<Entry> {
         propagation: propagation_flags,
         rec_attr,
         data: data.join(","),
+        idmap,
     })
 }
 
