@@ -308,18 +308,18 @@ fn mount_entry(root: &OwnedFd, m: &Entry, plan: &Plan) -> Result<()> {
                     &made
                 }
             };
-            let leaf = if nix::sys::stat::fstat(&tree)?.st_mode & libc::S_IFMT == libc::S_IFDIR {
+            let leaf = if nix::sys::stat::fstat(tree)?.st_mode & libc::S_IFMT == libc::S_IFDIR {
                 Leaf::Dir
             } else {
                 Leaf::File
             };
             let attrs = m.bind_attrs();
             if !attrs.is_empty() {
-                sys::mount_setattr(&tree, false, attrs.set, attrs.clr)
+                sys::mount_setattr(tree, false, attrs.set, attrs.clr)
                     .context("set mount attributes")?;
             }
             if !m.rec_attr.is_empty() {
-                sys::mount_setattr(&tree, true, m.rec_attr.set, m.rec_attr.clr)
+                sys::mount_setattr(tree, true, m.rec_attr.set, m.rec_attr.clr)
                     .context("set recursive mount attributes")?;
             }
             let target = path::create(root, &m.dest, leaf)?;
