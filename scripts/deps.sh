@@ -20,6 +20,8 @@ static_busybox /bin/busybox || pkgs+=(busybox-static)
 command -v jq >/dev/null || pkgs+=(jq)
 command -v ps >/dev/null || pkgs+=(procps)
 command -v setcap >/dev/null || pkgs+=(libcap2-bin)
+command -v ip >/dev/null || pkgs+=(iproute2)
+command -v nsenter >/dev/null || pkgs+=(util-linux)
 # Docker's default seccomp profile, for the seccomp tests and the bench.
 [ -f /usr/share/containers/seccomp.json ] || pkgs+=(golang-github-containers-common)
 # gcc and a static libc: the busybox rootfs's /bin/probe (tests/probe/probe.c).

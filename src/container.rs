@@ -3,6 +3,7 @@
 
 use crate::cgroups::Cgroup;
 use crate::namespaces::{self, Kind};
+use crate::netdev;
 use crate::process::channel::{self, Channel, Msg};
 use crate::process::{self, Ends, Gate, ProcessPlan};
 use crate::rootfs;
@@ -14,7 +15,7 @@ use anyhow::{bail, Context, Result};
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 /// What `create` and `run` are asked for.
@@ -58,10 +59,13 @@ struct Undo {
     dir: Option<Dir>,
     cgroup: Option<Cgroup>,
     child: Option<(Pid, OwnedFd)>,
+    /// Devices moved into the container, and its network namespace.
+    netdevs: Option<(OwnedFd, Vec<netdev::Moved>)>,
 }
 
 impl Undo {
     fn disarm(&mut self) -> Dir {
+        self.netdevs = None;
         self.cgroup = None;
         self.child = None;
         self.dir.take().expect("state dir is set before disarm")
@@ -70,6 +74,11 @@ impl Undo {
 
 impl Drop for Undo {
     fn drop(&mut self) {
+        if let Some((ns, devs)) = self.netdevs.take() {
+            if let Err(e) = netdev::move_out(&devs, ns.as_fd()) {
+                log::warn(&format!("cleanup: {e:#}"));
+            }
+        }
         if let Some((pid, pidfd)) = self.child.take() {
             let _ = sys::pidfd_send_signal(&pidfd, libc::SIGKILL);
             let _ = waitpid(pid, None);
@@ -244,6 +253,23 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
         None => None,
     };
     let mut plan = plan(opts, &bundle, &spec, cgroup.clone())?;
+    let netns_join = plan.ns.join.iter().find(|j| j.kind == Kind::Network);
+    let net_devices = match spec.linux.as_ref() {
+        Some(l) => netdev::plan(
+            &l.net_devices,
+            plan.ns.is_new(Kind::Network) || netns_join.is_some(),
+        )?,
+        None => Vec::new(),
+    };
+    let netns_path = match netns_join {
+        Some(j) if !net_devices.is_empty() => {
+            if sys::same_file(j.fd.as_fd(), netdev::host_ns()?.as_fd())? {
+                bail!("linux.netDevices: the network namespace {} is the runtime's own: the devices would stay the host's", j.path);
+            }
+            Some(j.path.clone())
+        }
+        _ => None,
+    };
     plan.rootfs.prepare_idmapped()?;
     let console_socket = match &opts.console_socket {
         Some(p) => Some(OwnedFd::from(
@@ -265,6 +291,8 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
         shares_pid_ns: plan.ns.shares_pid_ns(),
         oci_version: spec.oci_version.clone(),
         hooks: plan.hooks.clone(),
+        net_devices: net_devices.clone(),
+        netns_path,
         ..Default::default()
     };
     state.cgroup.created = state.cgroup.missing();
@@ -347,6 +375,17 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
 
     if plan.ns.is_new(Kind::User) {
         namespaces::write_id_maps(pid, &plan.ns.uid_map, &plan.ns.gid_map)?;
+    }
+    if !net_devices.is_empty() {
+        // The namespace exists now: made by the clone, or joined by path.
+        let ns: OwnedFd = match plan.ns.join.iter().find(|j| j.kind == Kind::Network) {
+            Some(j) => j.fd.try_clone().context("dup the network namespace fd")?,
+            None => std::fs::File::open(format!("/proc/{pid}/ns/net"))
+                .context("open the container's network namespace")?
+                .into(),
+        };
+        netdev::move_in(&net_devices, ns.as_fd())?;
+        undo.netdevs = Some((ns, net_devices));
     }
     parent_end.send(&Msg::Go)?;
     let mut console = None;
@@ -624,6 +663,9 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
 /// Kills whatever is left of the container and removes its cgroup and
 /// state directory.
 pub fn destroy(dir: Dir, st: &State) -> Result<()> {
+    if !st.net_devices.is_empty() {
+        give_back_net_devices(st);
+    }
     if state::init_alive(st) {
         let _ = signal_init(st, libc::SIGKILL);
     }
@@ -635,6 +677,27 @@ pub fn destroy(dir: Dir, st: &State) -> Result<()> {
         &crate::hooks::state(st, "stopped", 0),
     );
     dir.remove()
+}
+
+/// Moves the container's network devices back to the host, from its
+/// namespace while init lives or from the one it joined by path. A device
+/// that cannot be moved is a warning: the container must still go.
+fn give_back_net_devices(st: &State) {
+    let ns = if state::init_alive(st) {
+        std::fs::File::open(format!("/proc/{}/ns/net", st.pid))
+    } else if let Some(p) = &st.netns_path {
+        std::fs::File::open(p)
+    } else {
+        // The namespace died with init: the kernel has returned physical
+        // devices to the host and destroyed virtual ones.
+        return;
+    };
+    let res = ns
+        .context("open the container's network namespace")
+        .and_then(|f| netdev::move_out(&st.net_devices, f.as_fd()));
+    if let Err(e) = res {
+        log::warn(&format!("{e:#}"));
+    }
 }
 
 /// What `state` and `list` print, in runc's shape.

@@ -6,6 +6,8 @@ mod container;
 mod hooks;
 mod log;
 mod namespaces;
+mod netdev;
+mod netlink;
 mod process;
 mod rootfs;
 mod runner;

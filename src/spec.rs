@@ -197,9 +197,16 @@ pub struct Linux {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub time_offsets: BTreeMap<String, serde_json::Value>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub net_devices: BTreeMap<String, serde_json::Value>,
+    pub net_devices: BTreeMap<String, NetDevice>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_policy: Option<serde_json::Value>,
+}
+
+/// A `linux.netDevices` entry; the key is the device's name on the host.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct NetDevice {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -279,13 +286,6 @@ pub fn not_applied(spec: &Spec) -> Vec<&'static str> {
     let mut out = Vec::new();
     if let Some(p) = &spec.process {
         for (set, name) in [(p.exec_cpu_affinity.is_some(), "process.execCPUAffinity")] {
-            if set {
-                out.push(name);
-            }
-        }
-    }
-    if let Some(l) = &spec.linux {
-        for (set, name) in [(!l.net_devices.is_empty(), "linux.netDevices")] {
             if set {
                 out.push(name);
             }

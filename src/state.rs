@@ -71,6 +71,13 @@ pub struct State {
     /// The config's hooks: `start` runs poststart, `delete` poststop.
     #[serde(default)]
     pub hooks: crate::spec::Hooks,
+    /// Host network devices moved into the container.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub net_devices: Vec<crate::netdev::Moved>,
+    /// The network namespace the container joined by path, if any: where
+    /// `delete` finds the devices to move back once init is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netns_path: Option<String>,
 }
 
 /// A container's directory, locked for as long as this value lives.

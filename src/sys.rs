@@ -4,7 +4,7 @@
 
 use nix::errno::Errno;
 use nix::unistd::Pid;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 /// `struct clone_args` of clone3(2), as the kernel's uapi defines it.
 #[repr(C)]
@@ -398,4 +398,11 @@ pub fn mount_setattr_idmap(tree: impl AsFd, recursive: bool, userns: impl AsFd) 
         )
     };
     Errno::result(ret).map(drop)
+}
+
+/// Whether two fds name the same file (namespaces included: nsfs inodes).
+pub fn same_file(a: BorrowedFd, b: BorrowedFd) -> nix::Result<bool> {
+    let sa = nix::sys::stat::fstat(a)?;
+    let sb = nix::sys::stat::fstat(b)?;
+    Ok(sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino)
 }

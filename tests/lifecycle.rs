@@ -382,13 +382,13 @@ fn global_flags_work_before_and_after_the_subcommand() {
 fn fields_not_applied_yet_are_named_in_a_warning() {
     let mut c = Ctx::new("notapplied");
     c.edit(|v| {
-        v["linux"]["netDevices"] = json!({"dummy0": {}});
+        v["process"]["execCPUAffinity"] = json!({"initial": "0"});
     });
     let (code, _, err) = c.run("a");
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains(
-            "warning: config.json: not applied by this version of berth: linux.netDevices"
+            "warning: config.json: not applied by this version of berth: process.execCPUAffinity"
         ),
         "{err}"
     );
