@@ -1799,3 +1799,36 @@ fn a_listener_path_that_is_not_a_socket_is_refused_and_leaves_nothing() {
     );
     refused(&mut c, "missing", &needle);
 }
+
+#[test]
+fn without_no_new_privileges_init_needs_no_call_the_profile_denies_after_loading_it() {
+    // Without no_new_privs the filter goes in while init is root, before
+    // it switches user: what init does after that must not depend on
+    // calls a profile may deny (getcwd for the cwd check, openat2 for
+    // path resolution, close_range for closing fds).
+    let mut c = probe_ctx("scearly");
+    filter(
+        &mut c,
+        json!({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+            {"names": allow_list(&["getpid", "setresuid", "setresgid", "setgroups", "capget",
+                                   "capset", "prctl", "chdir", "umask", "exit"]),
+             "action": "SCMP_ACT_ALLOW"},
+        ]}),
+    );
+    c.edit(|v| {
+        v["process"]["noNewPrivileges"] = json!(false);
+        v["process"]["cwd"] = json!("/tmp");
+    });
+    let (r, out) = probe_ok(&mut c, "a", &[sys(GETPID), sys(GETUID)]);
+    assert_eq!(r, [ok(1), fail(libc::EPERM)], "{out}");
+    // The same with the cwd check's own call denied by an errno rule.
+    filter(
+        &mut c,
+        json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["getcwd", "openat2", "close_range"], "action": "SCMP_ACT_ERRNO"},
+        ]}),
+    );
+    c.args(&["sh", "-c", "echo in=$(readlink /proc/self/cwd)"]);
+    let out = c.run_ok("b");
+    assert!(out.contains("in=/tmp"), "{out}");
+}

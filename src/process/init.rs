@@ -43,7 +43,13 @@ fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
     // to them; then wait for the parent to write our id maps: until then we
     // have no identity in a new user namespace.
     plan.rootfs.cgroup.join_self()?;
-    ends.chan.expect(Msg::Go)?;
+    match ends.chan.recv()? {
+        Some((Msg::Go, _)) => {}
+        Some((m, _)) => bail!("init socket: expected Go, got {m:?}"),
+        // The parent gave up before Go and reports why itself.
+        // SAFETY: _exit ends this process without running atexit handlers.
+        None => unsafe { libc::_exit(1) },
+    }
     let p = &plan.process;
     if plan.ns.is_new(Kind::User) {
         // The maps exist now: become the namespace's root for the setup.
@@ -98,7 +104,9 @@ fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
             ends.chan.send(&Msg::Hooks)?;
             ends.chan.expect(Msg::HooksDone)?;
         }
-        let st = crate::hooks::state(&plan.hook_state, "creating", host_pid);
+        // The spec's lifecycle runs these hooks after the environment is
+        // made: the state they get says "created" (runc says "creating").
+        let st = crate::hooks::state(&plan.hook_state, "created", host_pid);
         crate::hooks::run("createContainer", &plan.hooks.create_container, &st)
     };
     let console = rootfs::prepare(&plan.rootfs, p.terminal, &mut before_pivot)?;
@@ -128,10 +136,21 @@ fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
     if let (Some(fd), Some(label)) = (&selinux, &p.selinux) {
         lsm::set_exec(fd, label).with_context(|| format!("process.selinuxLabel: {label}"))?;
     }
+    let arg0 = p.args[0].to_str().unwrap_or_default();
+    super::attrs::apply_personality(&plan.attrs)?;
+    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: it goes
+    // in while init is still root (runc's order), so what needs system
+    // calls a profile may deny (getcwd, openat2, close_range) is done first.
+    let mut early = None;
     if let (Some(filter), false) = (&p.seccomp, p.no_new_privileges) {
-        // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load
-        // it while init still has it (runc's order).
+        let cwd_checked = nix::unistd::chdir(p.cwd.as_str()).is_ok();
+        if cwd_checked {
+            check_cwd()?;
+        }
+        let exe = exec::resolve(arg0, &p.env, plan.self_exe)?;
+        close_fds(plan.preserve_fds)?;
         load_seccomp(filter, ends)?;
+        early = Some((exe, cwd_checked));
     }
     switch_user(plan)?;
     if p.no_new_privileges {
@@ -139,11 +158,21 @@ fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
     }
     nix::unistd::chdir(p.cwd.as_str())
         .with_context(|| format!("process.cwd: chdir to {}", p.cwd))?;
-    check_cwd()?;
-    let arg0 = p.args[0].to_str().unwrap_or_default();
-    let exe = exec::resolve(arg0, &p.env, plan.self_exe)?;
+    let exe = match early {
+        Some((exe, cwd_checked)) => {
+            if !cwd_checked {
+                check_cwd()?;
+            }
+            exe
+        }
+        None => {
+            check_cwd()?;
+            let exe = exec::resolve(arg0, &p.env, plan.self_exe)?;
+            close_fds(plan.preserve_fds)?;
+            exe
+        }
+    };
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(p.umask));
-    close_fds(plan.preserve_fds)?;
     reset_signals();
     if let (Some(filter), true) = (&p.seccomp, p.no_new_privileges) {
         // As late as the parent is still there to take a notify listener
@@ -155,7 +184,6 @@ fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
     wait_for_start(ends)?;
     let st = crate::hooks::state(&plan.hook_state, "created", host_pid);
     crate::hooks::run("startContainer", &plan.hooks.start_container, &st)?;
-    super::attrs::apply_personality(&plan.attrs)?;
     let err = exec::exec(&exe, &p.args, &env);
     bail!("exec {arg0:?}: {}", err.desc())
 }
