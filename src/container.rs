@@ -396,7 +396,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
             Some((Msg::Seccomp, Some(fd))) => send_seccomp_listener(fd, &plan, &state, pid)?,
             Some((Msg::Hooks, _)) => {
                 // The container's namespaces exist, its root is not pivoted yet.
-                let st = crate::hooks::state(&state, "creating", pid.as_raw());
+                let st = crate::hooks::state(&state, "created", pid.as_raw());
                 crate::hooks::run("prestart", &plan.hooks.prestart, &st)?;
                 crate::hooks::run("createRuntime", &plan.hooks.create_runtime, &st)?;
                 parent_end.send(&Msg::HooksDone)?;

@@ -74,10 +74,17 @@ pub fn run(kind: &str, hooks: &[Hook], state: &serde_json::Value) -> Result<()> 
     Ok(())
 }
 
-/// Runs hooks whose failure is only worth a warning.
+/// Runs hooks whose failure is only worth a warning: each one fails alone,
+/// the rest still run.
 pub fn run_warn(kind: &str, hooks: &[Hook], state: &serde_json::Value) {
-    if let Err(e) = run(kind, hooks, state) {
-        crate::log::warn(&format!("{e:#}"));
+    let input = match serde_json::to_vec(state) {
+        Ok(i) => i,
+        Err(e) => return crate::log::warn(&format!("hooks.{kind}: {e}")),
+    };
+    for (i, h) in hooks.iter().enumerate() {
+        if let Err(e) = run_one(h, &input) {
+            crate::log::warn(&format!("hooks.{kind}[{i}] ({}): {e:#}", h.path));
+        }
     }
 }
 

@@ -133,9 +133,9 @@ fn all_six_kinds_run_in_order_with_state_args_and_env() {
         }
     }
     let status = |k: &str| calls.iter().find(|c| c.kind == k).unwrap().state["status"].clone();
-    assert_eq!(status("prestart"), "creating");
-    assert_eq!(status("createRuntime"), "creating");
-    assert_eq!(status("createContainer"), "creating");
+    assert_eq!(status("prestart"), "created");
+    assert_eq!(status("createRuntime"), "created");
+    assert_eq!(status("createContainer"), "created");
     assert_eq!(status("poststart"), "running");
     assert_eq!(status("poststop"), "stopped");
     // The pid hooks see is the host's pid of init, the same for all of them.
@@ -221,14 +221,34 @@ fn a_failing_start_container_hook_fails_the_start() {
 #[test]
 fn failing_poststart_and_poststop_hooks_are_warnings() {
     let mut c = Ctx::new("hookwarn");
+    // After a failing hook, the next one of its kind still runs.
+    let mark = |kind: &str| {
+        let f = c.dir.join(format!("{kind}-ran"));
+        (
+            f.clone(),
+            json!({"path": "/bin/sh", "args": ["sh", "-c", format!("touch {}", f.display())]}),
+        )
+    };
+    let (start_mark, start_hook) = mark("poststart");
+    let (stop_mark, stop_hook) = mark("poststop");
     c.edit(|v| {
-        v["hooks"] =
-            json!({"poststart": [{"path": "/bin/false"}], "poststop": [{"path": "/bin/false"}]})
+        v["hooks"] = json!({
+            "poststart": [{"path": "/bin/false"}, start_hook],
+            "poststop": [{"path": "/bin/false"}, stop_hook],
+        })
     });
     let (code, _, err) = c.run("a");
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("warning: hooks.poststart[0]"), "{err}");
     assert!(err.contains("warning: hooks.poststop[0]"), "{err}");
+    assert!(
+        start_mark.exists(),
+        "the poststart hook after the failing one did not run"
+    );
+    assert!(
+        stop_mark.exists(),
+        "the poststop hook after the failing one did not run"
+    );
     c.assert_gone(&format!("{}-a", c.name));
 }
 
