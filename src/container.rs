@@ -61,11 +61,14 @@ struct Undo {
     child: Option<(Pid, OwnedFd)>,
     /// Devices moved into the container, and its network namespace.
     netdevs: Option<(OwnedFd, Vec<netdev::Moved>)>,
+    /// The root built in the host's mount namespace.
+    host_root: Option<(PathBuf, rootfs::HostRoot)>,
 }
 
 impl Undo {
     fn disarm(&mut self) -> Dir {
         self.netdevs = None;
+        self.host_root = None;
         self.cgroup = None;
         self.child = None;
         self.dir.take().expect("state dir is set before disarm")
@@ -82,6 +85,11 @@ impl Drop for Undo {
         if let Some((pid, pidfd)) = self.child.take() {
             let _ = sys::pidfd_send_signal(&pidfd, libc::SIGKILL);
             let _ = waitpid(pid, None);
+        }
+        if let Some((rootfs, h)) = self.host_root.take() {
+            if let Err(e) = h.release(&rootfs) {
+                log::warn(&format!("cleanup: {e:#}"));
+            }
         }
         if let Some(cg) = self.cgroup.take() {
             let cleanup = cg.signal_all(libc::SIGKILL).and_then(|_| cg.remove());
@@ -159,9 +167,7 @@ fn plan(opts: &CreateOptions, bundle: &Path, spec: &Spec, cgroup: Cgroup) -> Res
     if let Some(l) = &selinux {
         crate::security::lsm::check_selinux("process.selinuxLabel", l)?;
     }
-    let userns = ns.is_new(Kind::User) || ns.joins(Kind::User);
-    let cgroupns = ns.is_new(Kind::Cgroup) || ns.joins(Kind::Cgroup);
-    let rootfs = rootfs::Plan::from_spec(spec, bundle, opts.no_pivot, cgroup, cgroupns, userns)?;
+    let rootfs = rootfs::Plan::from_spec(spec, bundle, opts.no_pivot, cgroup, &ns)?;
     let self_exe = nix::sys::stat::stat("/proc/self/exe").context("stat /proc/self/exe")?;
     Ok(process::Plan {
         id: opts.id.clone(),
@@ -293,6 +299,10 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
         hooks: plan.hooks.clone(),
         net_devices: net_devices.clone(),
         netns_path,
+        host_root: match plan.rootfs.host_mount_ns {
+            true => Some(rootfs::HostRoot::before(&plan.rootfs.rootfs)?),
+            false => None,
+        },
         ..Default::default()
     };
     state.cgroup.created = state.cgroup.missing();
@@ -300,6 +310,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
     // after a create that dies at any later point.
     dir.write(&state)?;
     undo.dir = Some(dir);
+    undo.host_root = state.host_root.clone().map(|h| (state.rootfs.clone(), h));
     let cg = state.cgroup.clone();
     undo.cgroup = Some(cg.clone());
     cg.create()?;
@@ -418,6 +429,9 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
     let Some((start_time, _)) = state::proc_start_time(pid.as_raw()) else {
         bail!("init (pid {pid}) exited during setup");
     };
+    if let Some(h) = state.host_root.as_mut() {
+        h.made(&state.rootfs)?;
+    }
     state.pid = pid.as_raw();
     state.start_time = start_time;
     state.cgroup = cg;
@@ -671,6 +685,9 @@ pub fn destroy(dir: Dir, st: &State) -> Result<()> {
     }
     st.cgroup.signal_all(libc::SIGKILL)?;
     st.cgroup.remove()?;
+    if let Some(h) = &st.host_root {
+        h.release(&st.rootfs)?;
+    }
     crate::hooks::run_warn(
         "poststop",
         &st.hooks.poststop,

@@ -144,9 +144,6 @@ impl Plan {
                 }
             }
         }
-        if !plan.is_new(Kind::Mount) && !plan.joins(Kind::Mount) {
-            bail!("invalid config: linux.namespaces: a mount namespace is required (berth sets up the root filesystem in it)");
-        }
         Ok(plan)
     }
 
@@ -311,8 +308,10 @@ mod tests {
     }
 
     #[test]
-    fn mount_namespace_is_required() {
-        assert!(Plan::from_spec(Some(&linux(&["pid"]))).is_err());
+    fn without_a_mount_namespace_the_hosts_is_kept() {
+        let p = Plan::from_spec(Some(&linux(&["pid"]))).unwrap();
+        assert!(!p.is_new(Kind::Mount) && !p.joins(Kind::Mount));
+        assert_eq!(p.clone_flags() & libc::CLONE_NEWNS as u64, 0);
     }
 
     #[test]

@@ -78,6 +78,10 @@ pub struct State {
     /// `delete` finds the devices to move back once init is gone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub netns_path: Option<String>,
+    /// The container has no mount namespace of its own: the mounts berth
+    /// made for it in the host's, which `delete` takes away.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_root: Option<crate::rootfs::HostRoot>,
 }
 
 /// A container's directory, locked for as long as this value lives.

@@ -406,3 +406,40 @@ pub fn same_file(a: BorrowedFd, b: BorrowedFd) -> nix::Result<bool> {
     let sb = nix::sys::stat::fstat(b)?;
     Ok(sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino)
 }
+
+/// mountinfo escapes space, tab, newline and backslash as octal.
+pub fn unescape_mountinfo(s: &str) -> String {
+    if !s.contains('\\') {
+        return s.to_string();
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The id of the mount on top at `path` (the last of /proc/self/mountinfo's
+/// lines for that mount point), or None when nothing is mounted there.
+pub fn top_mount_id(path: &std::path::Path) -> anyhow::Result<Option<u64>> {
+    use anyhow::Context;
+    let text = read_file("/proc/self/mountinfo").context("read /proc/self/mountinfo")?;
+    let want = path.to_string_lossy();
+    Ok(text.lines().rev().find_map(|l| {
+        let mut f = l.split(' ');
+        let id = f.next()?.parse::<u64>().ok()?;
+        let mp = f.nth(3)?;
+        (unescape_mountinfo(mp) == want).then_some(id)
+    }))
+}

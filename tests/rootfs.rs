@@ -1496,3 +1496,105 @@ fn no_mount_is_left_on_the_host_after_delete() {
     c.assert_gone(&id);
     assert_eq!(count(s(&c.dir)), before);
 }
+
+// ---------------------------------------------------------------------------
+// No mount namespace of its own
+// ---------------------------------------------------------------------------
+
+fn without_mount_ns(v: &mut Value) {
+    let ns = v["linux"]["namespaces"].as_array_mut().unwrap();
+    ns.retain(|n| n["type"] != "mount");
+}
+
+/// The host's mounts at or below `dir`.
+fn host_mounts_under(dir: &Path) -> Vec<Mnt> {
+    let d = s(dir);
+    parse_mountinfo(&host_mountinfo())
+        .into_iter()
+        .filter(|m| m.point == d || m.point.starts_with(&format!("{d}/")))
+        .collect()
+}
+
+#[test]
+fn without_a_mount_namespace_the_root_is_built_in_the_hosts_and_delete_takes_it_away() {
+    let mut c = Ctx::new("nomntns");
+    c.edit(|v| {
+        without_mount_ns(v);
+        v["root"]["readonly"] = json!(true);
+    });
+    let rootfs = fs::canonicalize(c.rootfs()).unwrap();
+    let host_root = at(&parse_mountinfo(&host_mountinfo()), "/");
+    let (id, pid, out) = start_script(
+        &mut c,
+        "a",
+        &[],
+        "ls /\necho kcore=$(cat /proc/kcore | wc -c)\ntouch /x",
+    );
+    // Inside: the bundle's root, masked and read-only as configured.
+    assert!(out.contains("linuxrc"), "{out}");
+    assert!(out.contains("kcore=0"), "{out}");
+    assert!(out.contains("Read-only file system"), "{out}");
+    // Outside: init is in the host's mount namespace, rooted at the rootfs.
+    assert_eq!(ns(pid, "mnt"), ns("self", "mnt"));
+    assert_eq!(fs::read_link(format!("/proc/{pid}/root")).unwrap(), rootfs);
+    // Its mounts are in the host's table, on a private bind of the rootfs,
+    // and the host's own root keeps its propagation.
+    let mine = host_mounts_under(&rootfs);
+    let bind = at(&mine, s(&rootfs));
+    assert!(bind.tags.is_empty(), "the rootfs bind is private: {bind:?}");
+    assert!(bind.has("ro"), "{bind:?}");
+    assert_eq!(at(&mine, &format!("{}/proc", s(&rootfs))).fstype, "proc");
+    assert_eq!(
+        at(&parse_mountinfo(&host_mountinfo()), "/").tags,
+        host_root.tags
+    );
+    // delete takes every one of them away.
+    kill_and_delete(&c, &id);
+    assert!(host_mounts_under(&rootfs).is_empty());
+}
+
+#[test]
+fn without_a_mount_namespace_a_failed_create_and_a_delete_of_a_created_container_leave_no_mount() {
+    let mut c = Ctx::new("nomntnsfail");
+    let rootfs = fs::canonicalize(c.rootfs()).unwrap();
+    c.edit(|v| {
+        without_mount_ns(v);
+        add_mounts(
+            v,
+            &[json!({"destination": "/mnt", "type": "nosuchfs", "source": "x"})],
+        );
+    });
+    let id = c.id("a");
+    let b = c.bundle.to_string_lossy().into_owned();
+    let err = c.fails(&["create", "--bundle", &b, &id], "mounts[");
+    assert!(err.contains("/mnt"), "{err}");
+    c.assert_gone(&id);
+    assert!(host_mounts_under(&rootfs).is_empty());
+    // Created, never started, deleted without --force.
+    c.edit(|v| {
+        v["mounts"].as_array_mut().unwrap().pop();
+    });
+    let (id, _) = c.create("b");
+    assert!(!host_mounts_under(&rootfs).is_empty());
+    c.ok(&["delete", &id]);
+    c.assert_gone(&id);
+    assert!(host_mounts_under(&rootfs).is_empty());
+}
+
+#[test]
+fn without_a_mount_namespace_a_rootfs_that_is_a_mount_point_stays_mounted() {
+    let mut c = Ctx::new("nomntnsmp");
+    let rootfs = fs::canonicalize(c.rootfs()).unwrap();
+    let _user = HostMount::shared(&rootfs);
+    let before = host_mounts_under(&rootfs);
+    assert_eq!(before.len(), 1);
+    c.edit(without_mount_ns);
+    let (id, _, out) = start_script(&mut c, "a", &[], "ls /");
+    assert!(out.contains("linuxrc"), "{out}");
+    assert!(host_mounts_under(&rootfs).len() > 1);
+    c.ok(&["delete", "--force", &id]);
+    let after = host_mounts_under(&rootfs);
+    assert_eq!(after.len(), 1, "only the user's mount is left: {after:?}");
+    assert_eq!(after[0].dev, before[0].dev);
+    assert_eq!(after[0].tags, before[0].tags);
+}

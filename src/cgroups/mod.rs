@@ -59,6 +59,8 @@ struct Mounted {
 }
 
 /// Parses /proc/self/mountinfo text for cgroup and cgroup2 mounts.
+use crate::sys::unescape_mountinfo as unescape;
+
 fn mounted(mountinfo: &str) -> Vec<Mounted> {
     let mut out = Vec::new();
     for line in mountinfo.lines() {
@@ -104,29 +106,6 @@ fn mounted(mountinfo: &str) -> Vec<Mounted> {
         });
     }
     out
-}
-
-/// mountinfo escapes space, tab, newline and backslash as octal.
-fn unescape(s: &str) -> String {
-    if !s.contains('\\') {
-        return s.to_string();
-    }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The calling process's cgroup per hierarchy, from /proc/self/cgroup text:

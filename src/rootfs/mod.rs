@@ -32,6 +32,10 @@ pub struct Plan {
     /// rootfsPropagation, applied to "/" after pivot_root.
     pub propagation: Option<MsFlags>,
     pub no_pivot: bool,
+    /// The container has no mount namespace of its own (none new, none
+    /// joined): the root is built in the runtime's, on a private bind of
+    /// the rootfs that `delete` detaches whole, and entered by chroot.
+    pub host_mount_ns: bool,
     /// The container's cgroup, for mounts of type cgroup.
     pub cgroup: Cgroup,
     pub cgroupns: bool,
@@ -49,9 +53,10 @@ impl Plan {
         bundle: &Path,
         no_pivot: bool,
         cgroup: Cgroup,
-        cgroupns: bool,
-        userns: bool,
+        ns: &crate::namespaces::Plan,
     ) -> Result<Plan> {
+        use crate::namespaces::Kind as Ns;
+        let has = |k: Ns| ns.is_new(k) || ns.joins(k);
         let root = spec
             .root
             .as_ref()
@@ -108,9 +113,10 @@ impl Plan {
             readonly_paths: linux.readonly_paths.clone(),
             propagation,
             no_pivot,
+            host_mount_ns: !has(Ns::Mount),
             cgroup,
-            cgroupns,
-            userns,
+            cgroupns: has(Ns::Cgroup),
+            userns: has(Ns::User),
             mount_label: linux.mount_label.clone().filter(|l| !l.is_empty()),
             idmapped: Vec::new(),
         })
@@ -146,6 +152,48 @@ impl Plan {
     }
 }
 
+/// A container without a mount namespace of its own builds its root in
+/// the runtime's, on a bind of the rootfs: the mounts to take away when it
+/// goes. `below` is what was on top at the rootfs before (a mount id, from
+/// mountinfo), `ours` the bind once init has made it.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct HostRoot {
+    pub below: Option<u64>,
+    pub ours: Option<u64>,
+}
+
+impl HostRoot {
+    pub fn before(rootfs: &Path) -> Result<HostRoot> {
+        Ok(HostRoot {
+            below: sys::top_mount_id(rootfs)?,
+            ours: None,
+        })
+    }
+
+    /// Records the bind init made, once it is ready.
+    pub fn made(&mut self, rootfs: &Path) -> Result<()> {
+        let top = sys::top_mount_id(rootfs)?;
+        self.ours = top.filter(|t| Some(*t) != self.below);
+        Ok(())
+    }
+
+    /// Detaches the bind and every mount below it, if it is still there.
+    pub fn release(&self, rootfs: &Path) -> Result<()> {
+        let top = sys::top_mount_id(rootfs)?;
+        let ours = match self.ours {
+            Some(id) => top == Some(id),
+            // Init died before `create` saw its bind: whatever is on top
+            // now and was not before is its.
+            None => top.is_some() && top != self.below,
+        };
+        if ours {
+            umount2(rootfs, MntFlags::MNT_DETACH)
+                .with_context(|| format!("unmount the container's root at {}", rootfs.display()))?;
+        }
+        Ok(())
+    }
+}
+
 /// Builds the root up to and including pivot_root: after it, "/" is the
 /// container's root. With `terminal`, a pty is made from the container's
 /// devpts, its terminal bound at /dev/console; (master, terminal) returned.
@@ -155,16 +203,19 @@ pub fn prepare(
     terminal: bool,
     before_pivot: &mut dyn FnMut() -> Result<()>,
 ) -> Result<Option<(OwnedFd, OwnedFd)>> {
-    // No mount made below may propagate back to the host.
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_SLAVE | MsFlags::MS_REC,
-        None::<&str>,
-    )
-    .context("make / a slave mount")?;
-    // pivot_root needs the new root to be a mount point.
+    if !plan.host_mount_ns {
+        // No mount made below may propagate back to the host.
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_SLAVE | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .context("make / a slave mount")?;
+    }
+    // pivot_root needs the new root to be a mount point; in the host's
+    // mount namespace the bind holds every mount berth makes.
     mount(
         Some(&plan.rootfs),
         &plan.rootfs,
@@ -173,6 +224,19 @@ pub fn prepare(
         None::<&str>,
     )
     .with_context(|| format!("bind rootfs {}", plan.rootfs.display()))?;
+    if plan.host_mount_ns {
+        // The host's own mounts are left as they are: only the bind and
+        // what is below it are made private, so nothing mounted there
+        // propagates anywhere.
+        mount(
+            None::<&str>,
+            &plan.rootfs,
+            None::<&str>,
+            MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .context("make the rootfs bind private")?;
+    }
     let root = nix::fcntl::open(
         &plan.rootfs,
         OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
@@ -200,7 +264,11 @@ pub fn prepare(
     // The hooks that run in the container's namespaces before pivot_root.
     before_pivot()?;
     nix::unistd::fchdir(&root).context("chdir to rootfs")?;
-    if plan.no_pivot {
+    if plan.host_mount_ns {
+        // pivot_root or a move over "/" would change the host's root.
+        nix::unistd::chroot(".").context("chroot")?;
+        nix::unistd::chdir("/").context("chdir /")?;
+    } else if plan.no_pivot {
         move_root(&plan.rootfs)?;
     } else {
         pivot()?;
