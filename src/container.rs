@@ -16,6 +16,7 @@ use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
 /// What `create` and `run` are asked for.
@@ -278,6 +279,9 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
     };
     plan.rootfs.prepare_idmapped()?;
     let console_socket = match &opts.console_socket {
+        Some(p) if std::fs::metadata(p).is_ok_and(|m| !m.file_type().is_socket()) => {
+            bail!("--console-socket: {} is not a socket", p.display())
+        }
         Some(p) => Some(OwnedFd::from(
             std::os::unix::net::UnixStream::connect(p)
                 .with_context(|| format!("--console-socket: connect to {}", p.display()))?,

@@ -502,6 +502,31 @@ fn user_namespace_without_uid_mappings() {
 }
 
 #[test]
+fn mappings_without_a_user_namespace() {
+    let mut c = Ctx::new("mapnouser");
+    c.edit(|v| {
+        v["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+        v["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    });
+    create_fails(&mut c, "a", &["linux.uidMappings", "no user namespace"]);
+}
+
+#[test]
+fn invalid_sysctls() {
+    // A key the kernel does not have, and a value it refuses: both are
+    // found by init, inside the container's namespaces.
+    let mut c = Ctx::new("sysctlbad");
+    c.edit(|v| v["linux"]["sysctl"] = json!({"net.ipv4.no_such_key": "1"}));
+    create_fails(&mut c, "a", &["linux.sysctl", "net.ipv4.no_such_key"]);
+    c.edit(|v| v["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "yes please"}));
+    create_fails(
+        &mut c,
+        "b",
+        &["linux.sysctl", "net.ipv4.ip_forward", "yes please"],
+    );
+}
+
+#[test]
 fn hostname_without_a_uts_namespace() {
     let mut c = Ctx::new("hostnouts");
     c.edit(|v| {
@@ -876,6 +901,24 @@ fn console_socket_where_nothing_listens() {
         &c,
         &["create", "--console-socket", &s, "--bundle", &b, &id],
         &["--console-socket", "<dir>/dead.sock"],
+    );
+    assert_nothing_left(&c, &id);
+    assert_root_empty(&c);
+}
+
+#[test]
+fn console_socket_that_is_not_a_socket() {
+    let mut c = Ctx::new("socknotsock");
+    c.edit(|v| v["process"]["terminal"] = json!(true));
+    let file = c.dir.join("plain-file");
+    std::fs::write(&file, "").unwrap();
+    let s = file.to_string_lossy().into_owned();
+    let id = c.id("a");
+    let b = bundle(&c);
+    fails_naming(
+        &c,
+        &["create", "--console-socket", &s, "--bundle", &b, &id],
+        &["--console-socket", "<dir>/plain-file", "not a socket"],
     );
     assert_nothing_left(&c, &id);
     assert_root_empty(&c);
