@@ -533,15 +533,43 @@ pub fn start(root: &Path, id: &str) -> Result<State> {
         }
         Err(e) => return Err(e).with_context(|| format!("open {}", fifo.display())),
     };
+    // Init's end is close-on-exec and the FIFO's last writer once ours is
+    // closed: this reader sees POLLHUP when init has exec'd the process
+    // (or died), so poststart hooks run after the process is there.
+    let watch = nix::fcntl::open(
+        &fifo,
+        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_NONBLOCK | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .with_context(|| format!("open {}", fifo.display()))?;
     nix::unistd::write(&fd, b"0")
         .with_context(|| format!("cannot start container {id}: write {}", fifo.display()))?;
+    drop(fd);
     std::fs::remove_file(&fifo).with_context(|| format!("remove {}", fifo.display()))?;
+    wait_hangup(&watch).with_context(|| format!("wait for container {id} to exec"))?;
+    if state::comm(st.pid).as_deref() == Some(process::INIT_COMM.to_bytes()) {
+        bail!("cannot start container {id}: init exited before it executed the process (a startContainer hook failed, or exec did; its error is on the container's stderr)");
+    }
     crate::hooks::run_warn(
         "poststart",
         &st.hooks.poststart,
         &crate::hooks::state(&st, "running", st.pid),
     );
     Ok(st)
+}
+
+/// Waits until `fd` (a FIFO's read end) has no writer left. Only POLLHUP is
+/// asked for: a byte init has not read yet does not wake it.
+fn wait_hangup(fd: &OwnedFd) -> Result<()> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    loop {
+        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::empty())];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e).context("poll"),
+            Ok(_) => return Ok(()),
+        }
+    }
 }
 
 /// `kill`: signals init, or with `all` every process of the container.

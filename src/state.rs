@@ -282,6 +282,15 @@ pub fn owner(dir: &Path) -> String {
     }
 }
 
+/// A process's name (/proc/PID/comm, without the newline); a zombie's too.
+pub fn comm(pid: i32) -> Option<Vec<u8>> {
+    let mut b = std::fs::read(format!("/proc/{pid}/comm")).ok()?;
+    if b.last() == Some(&b'\n') {
+        b.pop();
+    }
+    Some(b)
+}
+
 /// Opens the exec FIFO of a created container for writing, without
 /// blocking: ENXIO means no init is waiting on the other end.
 pub fn open_fifo_for_start(fifo: &Path) -> nix::Result<std::os::fd::OwnedFd> {

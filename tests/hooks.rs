@@ -306,3 +306,15 @@ fn bad_hooks_are_refused_before_anything_runs() {
         c.assert_gone(&id);
     }
 }
+
+#[test]
+fn a_failing_start_container_hook_fails_a_separate_start() {
+    let mut c = Ctx::new("hookfailstart2");
+    c.args(&["sh", "-c", "echo should-not-run"])
+        .edit(|v| v["hooks"] = json!({"startContainer": [{"path": "/bin/false"}]}));
+    let (id, _) = c.create("a");
+    let err = c.fails(&["start", &id], "startContainer");
+    assert!(err.contains(&id), "{err}");
+    c.ok(&["delete", &id]);
+    c.assert_gone(&id);
+}

@@ -393,3 +393,17 @@ fn fields_not_applied_yet_are_named_in_a_warning() {
         "{err}"
     );
 }
+
+#[test]
+fn start_returns_once_the_process_is_executed() {
+    // Poststart hooks and clients that look at the container right after
+    // `start` find the user's process, not berth's init.
+    let mut c = Ctx::new("startexec");
+    c.args(&["sleep", "1000"]);
+    for i in 0..10 {
+        let (id, pid) = c.create(&format!("a{i}"));
+        c.ok(&["start", &id]);
+        assert_eq!(comm(pid), "sleep", "round {i}");
+        c.ok(&["delete", "--force", &id]);
+    }
+}

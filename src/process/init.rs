@@ -14,6 +14,10 @@ use std::convert::Infallible;
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
+/// Init's name (/proc/PID/comm) until it execs the user's process: a
+/// zombie keeps it, so `start` can tell an init that died before exec.
+pub const INIT_COMM: &std::ffi::CStr = c"berth:[init]";
+
 /// Runs in the cloned child and never returns: it execs the user's process
 /// or exits 1 after sending its error to the parent.
 pub fn run(plan: &Plan, ends: Ends) -> ! {
@@ -34,8 +38,7 @@ pub fn run(plan: &Plan, ends: Ends) -> ! {
 }
 
 fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
-    let title = c"berth:[init]";
-    let _ = nix::sys::prctl::set_name(title);
+    let _ = nix::sys::prctl::set_name(INIT_COMM);
     // Nothing of the caller's but stdio and --preserve-fds: an fd to a host
     // directory would be a way out through /proc/self/fd (CVE-2024-21626).
     close_inherited(plan, ends)?;

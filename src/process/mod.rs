@@ -7,7 +7,7 @@ pub mod channel;
 mod exec;
 mod init;
 
-pub use init::run;
+pub use init::{run, INIT_COMM};
 
 use crate::namespaces;
 use crate::rootfs;
