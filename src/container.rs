@@ -154,9 +154,13 @@ fn plan(opts: &CreateOptions, bundle: &Path, spec: &Spec, cgroup: Cgroup) -> Res
     };
     if let Some(l) = linux
         .and_then(|l| l.mount_label.as_deref())
-        .filter(|l| !l.is_empty())
+        .filter(|l| !l.is_empty() && !crate::security::lsm::selinux_enabled())
     {
-        crate::security::lsm::check_selinux("linux.mountLabel", l)?;
+        // Unlike a process label, a mount label without SELinux takes no
+        // confinement away: nothing reads it. runc and crun drop it too.
+        log::warn(&format!(
+            "linux.mountLabel: {l:?} ignored: SELinux is not enabled on this host"
+        ));
     }
     let hooks = spec.hooks.clone().unwrap_or_default();
     crate::hooks::check(&hooks)?;

@@ -1,6 +1,7 @@
 //! The rest of config.json's process attributes: linux.personality,
 //! process.ioPriority, process.scheduler, linux.memoryPolicy, and clear
-//! errors for what this host lacks (intelRdt, mountLabel without SELinux).
+//! errors for what this host lacks (intelRdt), and a mountLabel without
+//! SELinux dropped with a warning.
 
 mod common;
 use common::*;
@@ -102,10 +103,6 @@ fn bad_attributes_are_named_and_leave_nothing() {
             json!({"linux": {"intelRdt": {"closID": "berth"}}}),
             "linux.intelRdt",
         ),
-        (
-            json!({"linux": {"mountLabel": "system_u:object_r:container_file_t:s0"}}),
-            "linux.mountLabel",
-        ),
     ] {
         let base = c.config.clone();
         c.edit(|v| {
@@ -124,4 +121,23 @@ fn bad_attributes_are_named_and_leave_nothing() {
         c.config = base;
         c.write_config();
     }
+}
+
+#[test]
+fn a_mount_label_without_selinux_is_dropped_with_a_warning() {
+    assert!(
+        !std::path::Path::new("/sys/fs/selinux/enforce").exists(),
+        "this test expects a host without SELinux"
+    );
+    let mut c = Ctx::new("mountlabel");
+    c.edit(|v| v["linux"]["mountLabel"] = json!("system_u:object_r:container_file_t:s0:c1,c2"));
+    c.args(&["sh", "-c", "grep ' /dev ' /proc/self/mountinfo"]);
+    let (code, out, err) = c.run("a");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning: linux.mountLabel: \"system_u:object_r:container_file_t:s0:c1,c2\" ignored: SELinux is not enabled"),
+        "{err}"
+    );
+    assert!(out.contains(" - tmpfs "), "{out}");
+    assert!(!out.contains("context="), "{out}");
 }

@@ -117,7 +117,10 @@ impl Plan {
             cgroup,
             cgroupns: has(Ns::Cgroup),
             userns: has(Ns::User),
-            mount_label: linux.mount_label.clone().filter(|l| !l.is_empty()),
+            mount_label: linux
+                .mount_label
+                .clone()
+                .filter(|l| !l.is_empty() && crate::security::lsm::selinux_enabled()),
             idmapped: Vec::new(),
         })
     }

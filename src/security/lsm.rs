@@ -13,7 +13,7 @@ fn apparmor_enabled() -> bool {
         .is_ok_and(|s| s.trim_start().starts_with('Y'))
 }
 
-fn selinux_enabled() -> bool {
+pub fn selinux_enabled() -> bool {
     Path::new("/sys/fs/selinux/enforce").exists()
 }
 
