@@ -9,7 +9,7 @@ ROOTFS      := bundles/busybox/rootfs
 # The static binary (musl, or glibc +crt-static where musl cannot be had).
 BIN         := target/berth
 
-.PHONY: all deps build bundles run test unit integration vm-test bench profile stress lint install clean
+.PHONY: all deps build bundles run test unit integration vm-test conformance bench profile stress lint install clean
 
 all: build
 
@@ -45,6 +45,11 @@ unit:
 
 integration: build bundles
 	BERTH_BIN=$(abspath $(BIN)) $(CARGO) nextest run --test '*' --cargo-quiet
+
+# The OCI runtime-tools validation suite, built outside this repository
+# (integration/conformance/README.md): make conformance RUNTIME_TOOLS=DIR
+conformance: build
+	integration/conformance/run.sh $(BIN) "$(RUNTIME_TOOLS)"
 
 # berth beside runc and crun (Debian's), in one run; ratios and targets.
 bench: build bundles

@@ -67,6 +67,9 @@ case "$arch" in
     *) goarch=$arch ;;
 esac
 
+if [ -z "$rtdir" ]; then
+    skip "no runtime-tools directory given (build the suite as integration/conformance/README.md says, then pass its path)"
+fi
 if [ ! -d "$rtdir" ]; then
     skip "runtime-tools directory $rtdir does not exist (build the suite as integration/conformance/README.md says)"
 fi
