@@ -126,6 +126,8 @@ kills=$(sed -n 's/^oom_kill //p' /sys/fs/cgroup/berth-vm/mem/memory.events)
 check "over memory.max: OOM-killed" "$(yes_if "[ \"${kills:-0}\" -ge 1 ]")" "memory.events oom_kill=$kills"
 noom=$(grep -c '"type":"oom"' /tmp/events.out)
 check "events reports the OOM kill" "$(yes_if "[ $noom -ge 1 ]")" "$(grep -c . /tmp/events.out) lines, $noom oom events"
+# The OOM-killed pipeline takes a moment to go: wait for the last sleep alone.
+for i in $(seq 100); do [ "$(cat /sys/fs/cgroup/berth-vm/mem/pids.current)" = 1 ] && break; sleep 0.1; done
 STATS=$($BERTH events --stats mem)
 got=$(jq -r '[.type, .data.memory.usage.limit, .data.pids.current, (.data.cpu.usage.total > 0)] | map(tostring) | join(" ")' <<<"$STATS")
 check "events --stats" "$(yes_if "[ \"$got\" = 'stats 33554432 1 true' ]")" "type, memory limit, pids, cpu used: $got"
