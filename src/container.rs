@@ -134,6 +134,47 @@ fn plan(opts: &CreateOptions, bundle: &Path, spec: &Spec, cgroup: Cgroup) -> Res
         namespaces::check_sysctl(k, &ns)?;
         sysctl.push((k.clone(), v.clone()));
     }
+    let process = process_plan(p, linux)?;
+    if let Some(l) = linux
+        .and_then(|l| l.mount_label.as_deref())
+        .filter(|l| !l.is_empty() && !crate::security::lsm::selinux_enabled())
+    {
+        // Unlike a process label, a mount label without SELinux takes no
+        // confinement away: nothing reads it. runc and crun drop it too.
+        log::warn(&format!(
+            "linux.mountLabel: {l:?} ignored: SELinux is not enabled on this host"
+        ));
+    }
+    let hooks = spec.hooks.clone().unwrap_or_default();
+    crate::hooks::check(&hooks)?;
+    let rootfs = rootfs::Plan::from_spec(spec, bundle, opts.no_pivot, cgroup, &ns)?;
+    let self_exe = nix::sys::stat::stat("/proc/self/exe").context("stat /proc/self/exe")?;
+    Ok(process::Plan {
+        id: opts.id.clone(),
+        hostname: spec.hostname.clone().filter(|h| !h.is_empty()),
+        domainname: spec.domainname.clone().filter(|h| !h.is_empty()),
+        sysctl,
+        process,
+        ns,
+        rootfs,
+        new_keyring: !opts.no_new_keyring,
+        preserve_fds: opts.preserve_fds,
+        self_exe: (self_exe.st_dev, self_exe.st_ino),
+        hooks,
+        attrs: process::attrs::parse(spec)?,
+        hook_state: State {
+            id: opts.id.clone(),
+            bundle: bundle.to_path_buf(),
+            annotations: spec.annotations.clone(),
+            oci_version: spec.oci_version.clone(),
+            ..Default::default()
+        },
+    })
+}
+
+/// The user's process as init and `exec` run it: capabilities, rlimits,
+/// the seccomp filter compiled, the LSM labels checked.
+pub fn process_plan(p: &spec::Process, linux: Option<&spec::Linux>) -> Result<ProcessPlan> {
     let last_cap = caps::last_cap();
     let (caps, missing) = caps::parse(p.capabilities.as_ref(), last_cap)?;
     if !missing.is_empty() {
@@ -152,18 +193,6 @@ fn plan(opts: &CreateOptions, bundle: &Path, spec: &Spec, cgroup: Cgroup) -> Res
         Some(v) => compile_seccomp(v)?,
         None => None,
     };
-    if let Some(l) = linux
-        .and_then(|l| l.mount_label.as_deref())
-        .filter(|l| !l.is_empty() && !crate::security::lsm::selinux_enabled())
-    {
-        // Unlike a process label, a mount label without SELinux takes no
-        // confinement away: nothing reads it. runc and crun drop it too.
-        log::warn(&format!(
-            "linux.mountLabel: {l:?} ignored: SELinux is not enabled on this host"
-        ));
-    }
-    let hooks = spec.hooks.clone().unwrap_or_default();
-    crate::hooks::check(&hooks)?;
     let apparmor = p.apparmor_profile.clone().filter(|s| !s.is_empty());
     if let Some(a) = &apparmor {
         crate::security::lsm::check_apparmor(a)?;
@@ -172,46 +201,24 @@ fn plan(opts: &CreateOptions, bundle: &Path, spec: &Spec, cgroup: Cgroup) -> Res
     if let Some(l) = &selinux {
         crate::security::lsm::check_selinux("process.selinuxLabel", l)?;
     }
-    let rootfs = rootfs::Plan::from_spec(spec, bundle, opts.no_pivot, cgroup, &ns)?;
-    let self_exe = nix::sys::stat::stat("/proc/self/exe").context("stat /proc/self/exe")?;
-    Ok(process::Plan {
-        id: opts.id.clone(),
-        hostname: spec.hostname.clone().filter(|h| !h.is_empty()),
-        domainname: spec.domainname.clone().filter(|h| !h.is_empty()),
-        sysctl,
-        process: ProcessPlan {
-            args,
-            env: p.env.clone(),
-            cwd: p.cwd.clone(),
-            uid: p.user.uid,
-            gid: p.user.gid,
-            additional_gids: p.user.additional_gids.clone(),
-            umask: p.user.umask.unwrap_or(0o022),
-            caps,
-            last_cap,
-            rlimits: rlimits::parse(&p.rlimits)?,
-            no_new_privileges: p.no_new_privileges,
-            seccomp,
-            apparmor,
-            selinux,
-            oom_score_adj: p.oom_score_adj,
-            terminal: p.terminal,
-            console_size: p.console_size,
-        },
-        ns,
-        rootfs,
-        new_keyring: !opts.no_new_keyring,
-        preserve_fds: opts.preserve_fds,
-        self_exe: (self_exe.st_dev, self_exe.st_ino),
-        hooks,
-        attrs: process::attrs::parse(spec)?,
-        hook_state: State {
-            id: opts.id.clone(),
-            bundle: bundle.to_path_buf(),
-            annotations: spec.annotations.clone(),
-            oci_version: spec.oci_version.clone(),
-            ..Default::default()
-        },
+    Ok(ProcessPlan {
+        args,
+        env: p.env.clone(),
+        cwd: p.cwd.clone(),
+        uid: p.user.uid,
+        gid: p.user.gid,
+        additional_gids: p.user.additional_gids.clone(),
+        umask: p.user.umask.unwrap_or(0o022),
+        caps,
+        last_cap,
+        rlimits: rlimits::parse(&p.rlimits)?,
+        no_new_privileges: p.no_new_privileges,
+        seccomp,
+        apparmor,
+        selinux,
+        oom_score_adj: p.oom_score_adj,
+        terminal: p.terminal,
+        console_size: p.console_size,
     })
 }
 
@@ -242,8 +249,8 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
     for field in &loaded.unknown {
         log::warn(&format!("config.json: unknown property {field} ignored"));
     }
-    let spec = loaded.spec;
-    let unsupported = spec::not_applied(&spec);
+    let spec = &loaded.spec;
+    let unsupported = spec::not_applied(spec);
     if !unsupported.is_empty() {
         log::warn(&format!(
             "config.json: not applied by this version of berth: {}",
@@ -263,7 +270,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
         Some(v) => Some(crate::cgroups::resources::parse(v, "linux.resources")?),
         None => None,
     };
-    let mut plan = plan(opts, &bundle, &spec, cgroup.clone())?;
+    let mut plan = plan(opts, &bundle, spec, cgroup.clone())?;
     let netns_join = plan.ns.join.iter().find(|j| j.kind == Kind::Network);
     let net_devices = match spec.linux.as_ref() {
         Some(l) => netdev::plan(
@@ -295,6 +302,10 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
 
     let mut undo = Undo::default();
     let dir = Dir::create(&opts.root, &opts.id)?;
+    if let Err(e) = dir.write_config(&loaded.raw) {
+        let _ = dir.remove();
+        return Err(e);
+    }
     let mut state = State {
         id: opts.id.clone(),
         bundle: bundle.clone(),
@@ -357,7 +368,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
         ),
         None => None,
     };
-    enter_for_children(&plan.ns, &spec)?;
+    enter_for_children(&plan.ns, spec)?;
     // Non-dumpable before the clone, so init is too from its first
     // instruction: nothing in the container can open our /proc files (CVE-2019-5736).
     nix::sys::prctl::set_dumpable(false).context("set non-dumpable")?;
@@ -412,7 +423,9 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
         match parent_end.recv()? {
             Some((Msg::Ready, _)) => break,
             Some((Msg::Console, fd)) => console = fd,
-            Some((Msg::Seccomp, Some(fd))) => send_seccomp_listener(fd, &plan, &state, pid)?,
+            Some((Msg::Seccomp, Some(fd))) => {
+                send_seccomp_listener(fd, plan.process.seccomp.as_ref(), &state, pid, "creating")?
+            }
             Some((Msg::Hooks, _)) => {
                 // The container's namespaces exist, its root is not pivoted yet.
                 let st = crate::hooks::state(&state, "created", pid.as_raw());
@@ -464,9 +477,15 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
 /// Passes init's seccomp notify listener to linux.seccomp.listenerPath, as
 /// the runtime spec says: the container process state as JSON, the fd
 /// with SCM_RIGHTS (the "seccompFd" of its `fds`).
-fn send_seccomp_listener(fd: OwnedFd, plan: &process::Plan, st: &State, pid: Pid) -> Result<()> {
-    let Some(filter) = &plan.process.seccomp else {
-        bail!("init sent a seccomp listener it was not asked for")
+pub fn send_seccomp_listener(
+    fd: OwnedFd,
+    filter: Option<&crate::security::seccomp::Compiled>,
+    st: &State,
+    pid: Pid,
+    status: &str,
+) -> Result<()> {
+    let Some(filter) = filter else {
+        bail!("a seccomp listener came that was not asked for")
     };
     let Some(path) = &filter.listener_path else {
         bail!("linux.seccomp.listenerPath: missing")
@@ -479,7 +498,7 @@ fn send_seccomp_listener(fd: OwnedFd, plan: &process::Plan, st: &State, pid: Pid
         "state": {
             "ociVersion": st.oci_version,
             "id": st.id,
-            "status": "creating",
+            "status": status,
             "pid": pid.as_raw(),
             "bundle": st.bundle,
             "annotations": st.annotations,

@@ -47,6 +47,16 @@ fn all_signals() -> SigSet {
     }
 }
 
+/// Blocks every signal berth forwards and returns a signalfd for them:
+/// blocked before the clone, a signal or a fast exit between then and the
+/// wait loop stays pending instead of being lost.
+pub fn block_signals() -> Result<SignalFd> {
+    let set = all_signals();
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None)
+        .context("block signals")?;
+    SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC).context("signalfd")
+}
+
 pub fn run(opts: &RunOptions) -> Result<i32> {
     let attach = !opts.detach && opts.create.console_socket.is_none();
     // Blocked before the clone: a signal or a fast exit between now and
@@ -54,10 +64,7 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
     let signals = if opts.detach {
         None
     } else {
-        let set = all_signals();
-        nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None)
-            .context("block signals")?;
-        Some(SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC).context("signalfd")?)
+        Some(block_signals()?)
     };
     let c = container::create(&opts.create, Mode::Run { attach })?;
     // The container's terminal takes the caller's size and the caller's
@@ -72,7 +79,7 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
         return Err(e);
     }
     let Some(signals) = signals else { return Ok(0) };
-    let status = wait(&c, &signals);
+    let status = wait(c.pid, &c.pidfd, c.console.as_ref(), &signals);
     if !opts.keep {
         container::destroy(c.dir, &c.state)
             .with_context(|| format!("delete container {}", c.state.id))?;
@@ -96,13 +103,13 @@ fn start(c: &Created) -> Result<()> {
 }
 
 /// The terminal of the caller, set raw while the container owns it.
-struct RawTerminal {
+pub struct RawTerminal {
     fd: BorrowedFd<'static>,
     saved: termios::Termios,
 }
 
 impl RawTerminal {
-    fn new() -> Option<RawTerminal> {
+    pub fn new() -> Option<RawTerminal> {
         let fd = std::io::stdin();
         // SAFETY: stdin lives as long as the process.
         let fd: BorrowedFd<'static> = unsafe { BorrowedFd::borrow_raw(fd.as_raw_fd()) };
@@ -120,7 +127,7 @@ impl Drop for RawTerminal {
     }
 }
 
-fn copy_winsize(from: BorrowedFd, to: BorrowedFd) {
+pub fn copy_winsize(from: BorrowedFd, to: BorrowedFd) {
     let mut ws: libc::winsize = libc::winsize {
         ws_row: 0,
         ws_col: 0,
@@ -156,11 +163,16 @@ fn pump(from: BorrowedFd, to: BorrowedFd) -> bool {
     }
 }
 
-/// Waits for init to exit, forwarding signals and relaying the terminal.
-fn wait(c: &Created, signals: &SignalFd) -> Result<i32> {
+/// Waits for `pid` (init, or an exec'd process) to exit, forwarding
+/// signals and relaying the terminal; its status, 128+N for signal N.
+pub fn wait(
+    pid: nix::unistd::Pid,
+    pidfd: &OwnedFd,
+    master: Option<&OwnedFd>,
+    signals: &SignalFd,
+) -> Result<i32> {
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
-    let master: Option<&OwnedFd> = c.console.as_ref();
     let mut stdin_open = master.is_some();
     let mut master_open = master.is_some();
     loop {
@@ -199,7 +211,7 @@ fn wait(c: &Created, signals: &SignalFd) -> Result<i32> {
             let sig = info.ssi_signo as i32;
             match sig {
                 libc::SIGCHLD => {
-                    if let Some(code) = reap(c)? {
+                    if let Some(code) = reap(pid)? {
                         if let (Some(m), true) = (master, master_open) {
                             drain(m.as_fd(), stdout.as_fd());
                         }
@@ -212,7 +224,7 @@ fn wait(c: &Created, signals: &SignalFd) -> Result<i32> {
                     }
                 }
                 _ => {
-                    let _ = sys::pidfd_send_signal(&c.pidfd, sig);
+                    let _ = sys::pidfd_send_signal(pidfd, sig);
                 }
             }
         }
@@ -239,8 +251,8 @@ fn drain(master: BorrowedFd, out: BorrowedFd) {
 }
 
 /// The container's exit status once init has exited.
-fn reap(c: &Created) -> Result<Option<i32>> {
-    match waitpid(c.pid, Some(WaitPidFlag::WNOHANG)).context("wait for init")? {
+fn reap(pid: nix::unistd::Pid) -> Result<Option<i32>> {
+    match waitpid(pid, Some(WaitPidFlag::WNOHANG)).context("wait for the process")? {
         WaitStatus::Exited(_, code) => Ok(Some(code)),
         WaitStatus::Signaled(_, sig, _) => Ok(Some(128 + sig as i32)),
         _ => Ok(None),

@@ -249,13 +249,16 @@ pub struct Device {
 pub struct Loaded {
     pub spec: Spec,
     pub unknown: Vec<String>,
+    /// The file's text, as read.
+    pub raw: Vec<u8>,
 }
 
 /// Reads and parses `path`, checking the version and the fields every
 /// container needs. Errors name the file and the JSON path of the bad field.
 pub fn load(path: &Path) -> Result<Loaded> {
     let bytes = std::fs::read(path).with_context(|| format!("read {}", path.display()))?;
-    let loaded = parse(&bytes).with_context(|| format!("{}", path.display()))?;
+    let mut loaded = parse(&bytes).with_context(|| format!("{}", path.display()))?;
+    loaded.raw = bytes;
     Ok(loaded)
 }
 
@@ -277,7 +280,11 @@ pub fn parse(bytes: &[u8]) -> Result<Loaded> {
     de.end()
         .context("invalid config: trailing data after the JSON object")?;
     check(&spec)?;
-    Ok(Loaded { spec, unknown })
+    Ok(Loaded {
+        spec,
+        unknown,
+        raw: Vec::new(),
+    })
 }
 
 /// The fields present in `spec` that berth knows but does not apply yet,

@@ -17,6 +17,10 @@ use std::path::{Path, PathBuf};
 
 pub const STATE_FILE: &str = "state.json";
 pub const FIFO: &str = "exec.fifo";
+/// The bundle's config.json as `create` read it: what `exec` takes the
+/// process defaults and the seccomp profile from, whatever becomes of the
+/// bundle.
+pub const CONFIG_FILE: &str = "config.json";
 
 /// The container's status, as the runtime spec names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +176,11 @@ impl Dir {
     /// see the old or the new state, never half of one.
     pub fn write(&self, state: &State) -> Result<()> {
         write_atomic(&self.path.join(STATE_FILE), &serde_json::to_vec(state)?)
+    }
+
+    pub fn write_config(&self, raw: &[u8]) -> Result<()> {
+        let p = self.path.join(CONFIG_FILE);
+        std::fs::write(&p, raw).with_context(|| format!("write {}", p.display()))
     }
 
     pub fn fifo(&self) -> PathBuf {

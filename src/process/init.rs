@@ -139,8 +139,29 @@ fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
     if let (Some(fd), Some(label)) = (&selinux, &p.selinux) {
         lsm::set_exec(fd, label).with_context(|| format!("process.selinuxLabel: {label}"))?;
     }
-    let arg0 = p.args[0].to_str().unwrap_or_default();
     super::attrs::apply_personality(&plan.attrs)?;
+    let userns = plan.ns.is_new(Kind::User);
+    let exe = last_steps(p, userns, plan.preserve_fds, plan.self_exe, &ends.chan)?;
+    ends.chan.send(&Msg::Ready)?;
+    wait_for_start(ends)?;
+    let st = crate::hooks::state(&plan.hook_state, "created", host_pid);
+    crate::hooks::run("startContainer", &plan.hooks.start_container, &st)?;
+    let err = exec::exec(&exe, &p.args, &env);
+    bail!("exec {:?}: {}", p.args[0], err.desc())
+}
+
+/// What comes last before execve, for init and for `exec` alike: seccomp,
+/// the user and its capabilities, no_new_privs, the cwd, the executable
+/// found, fds marked close-on-exec, the umask and default signals. A
+/// seccomp notify listener goes to the parent over `chan`.
+pub(super) fn last_steps(
+    p: &super::ProcessPlan,
+    userns: bool,
+    preserve_fds: u32,
+    self_exe: (u64, u64),
+    chan: &super::channel::Channel,
+) -> Result<exec::Executable> {
+    let arg0 = p.args[0].to_str().unwrap_or_default();
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: it goes
     // in while init is still root (runc's order), so what needs system
     // calls a profile may deny (getcwd, openat2, close_range) is done first.
@@ -150,12 +171,12 @@ fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
         if cwd_checked {
             check_cwd()?;
         }
-        let exe = exec::resolve(arg0, &p.env, plan.self_exe)?;
-        close_fds(plan.preserve_fds)?;
-        load_seccomp(filter, ends)?;
+        let exe = exec::resolve(arg0, &p.env, self_exe)?;
+        close_fds(preserve_fds)?;
+        load_seccomp(filter, chan)?;
         early = Some((exe, cwd_checked));
     }
-    switch_user(plan)?;
+    switch_user(p, userns)?;
     if p.no_new_privileges {
         nix::sys::prctl::set_no_new_privs().context("process.noNewPrivileges: set")?;
     }
@@ -170,8 +191,8 @@ fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
         }
         None => {
             check_cwd()?;
-            let exe = exec::resolve(arg0, &p.env, plan.self_exe)?;
-            close_fds(plan.preserve_fds)?;
+            let exe = exec::resolve(arg0, &p.env, self_exe)?;
+            close_fds(preserve_fds)?;
             exe
         }
     };
@@ -179,24 +200,18 @@ fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
     reset_signals();
     if let (Some(filter), true) = (&p.seccomp, p.no_new_privileges) {
         // As late as the parent is still there to take a notify listener
-        // (runc's order): the ready message, the wait for start and execve
-        // are all that run under the filter after it.
-        load_seccomp(filter, ends)?;
+        // (runc's order): what follows under the filter is only the ready
+        // message, the wait for start (init) and execve.
+        load_seccomp(filter, chan)?;
     }
-    ends.chan.send(&Msg::Ready)?;
-    wait_for_start(ends)?;
-    let st = crate::hooks::state(&plan.hook_state, "created", host_pid);
-    crate::hooks::run("startContainer", &plan.hooks.start_container, &st)?;
-    let err = exec::exec(&exe, &p.args, &env);
-    bail!("exec {arg0:?}: {}", err.desc())
+    Ok(exe)
 }
 
 /// Loads the seccomp filter; a notify listener goes to the parent, which
 /// passes it on to linux.seccomp.listenerPath.
-fn load_seccomp(filter: &seccomp::Compiled, ends: &Ends) -> Result<()> {
+fn load_seccomp(filter: &seccomp::Compiled, chan: &super::channel::Channel) -> Result<()> {
     if let Some(listener) = seccomp::install(filter)? {
-        ends.chan
-            .send_with_fd(&Msg::Seccomp, Some(listener.as_raw_fd()))?;
+        chan.send_with_fd(&Msg::Seccomp, Some(listener.as_raw_fd()))?;
     }
     Ok(())
 }
@@ -250,7 +265,7 @@ fn write_sysctl(key: &str, value: &str) -> Result<()> {
 }
 
 /// Makes the terminal our controlling terminal and stdio, at its size.
-fn become_terminal(tty: &OwnedFd, size: Option<crate::spec::ConsoleSize>) -> Result<()> {
+pub(super) fn become_terminal(tty: &OwnedFd, size: Option<crate::spec::ConsoleSize>) -> Result<()> {
     if let Some(s) = size {
         let ws = libc::winsize {
             ws_row: s.height,
@@ -287,7 +302,7 @@ fn new_session_keyring(id: &str) -> Result<()> {
 
 /// The process's environment; HOME from the container's /etc/passwd when
 /// the config sets none, as runc does.
-fn environment(p: &super::ProcessPlan) -> Result<Vec<CString>> {
+pub(super) fn environment(p: &super::ProcessPlan) -> Result<Vec<CString>> {
     let mut env = p.env.clone();
     if !env.iter().any(|e| e.starts_with("HOME=")) {
         let passwd = crate::sys::read_file("/etc/passwd").unwrap_or_default();
@@ -300,8 +315,7 @@ fn environment(p: &super::ProcessPlan) -> Result<Vec<CString>> {
 
 /// Drops the bounding set, switches to the user with its groups while
 /// keeping capabilities, then sets the configured sets.
-fn switch_user(plan: &Plan) -> Result<()> {
-    let p = &plan.process;
+fn switch_user(p: &super::ProcessPlan, userns: bool) -> Result<()> {
     caps::drop_bounding(p.caps.bounding, p.last_cap)?;
     nix::sys::prctl::set_keepcaps(true).context("keep capabilities across setuid")?;
     let groups: Vec<Gid> = p
@@ -311,7 +325,7 @@ fn switch_user(plan: &Plan) -> Result<()> {
         .collect();
     if let Err(e) = nix::unistd::setgroups(&groups) {
         // A user namespace whose setgroups is denied keeps its groups.
-        if !(e == nix::errno::Errno::EPERM && plan.ns.is_new(Kind::User) && groups.is_empty()) {
+        if !(e == nix::errno::Errno::EPERM && userns && groups.is_empty()) {
             return Err(e).with_context(|| {
                 format!(
                     "process.user.additionalGids: setgroups {:?}",

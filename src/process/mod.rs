@@ -4,6 +4,7 @@
 
 pub mod attrs;
 pub mod channel;
+pub mod enter;
 mod exec;
 mod init;
 

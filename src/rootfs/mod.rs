@@ -658,7 +658,7 @@ fn open_pty() -> Result<(OwnedFd, OwnedFd)> {
 
 /// Opens the ptmx of the container's own devpts inside `root`, if it
 /// mounts one, so the pty belongs to the container.
-fn open_container_pty(root: &OwnedFd) -> Result<(OwnedFd, OwnedFd)> {
+pub fn open_container_pty(root: &OwnedFd) -> Result<(OwnedFd, OwnedFd)> {
     match path::open(root, "/dev/pts/ptmx", OFlag::O_RDWR | OFlag::O_NOCTTY) {
         Ok(master) => {
             // SAFETY: unlockpt on a fresh master fd; no memory is passed.
