@@ -3,6 +3,7 @@
 mod cgroups;
 mod cli;
 mod container;
+mod exec;
 mod hooks;
 mod log;
 mod namespaces;

@@ -5,6 +5,7 @@
 pub mod create;
 pub mod delete;
 pub mod events;
+pub mod exec;
 pub mod kill;
 pub mod list;
 pub mod pause;
@@ -61,6 +62,8 @@ pub enum Command {
     Delete(delete::Args),
     /// Print a container's resource usage (--stats) or stream it with OOM events
     Events(events::Args),
+    /// Run a new process in a running container
+    Exec(Box<exec::Args>),
     /// Send a signal to a container's init (or with --all, to all its processes)
     Kill(kill::Args),
     /// List containers
@@ -118,6 +121,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Create(a) => create::run(a, &g),
         Command::Delete(a) => delete::run(a, &g),
         Command::Events(a) => events::run(a, &g),
+        Command::Exec(a) => exec::run(*a, &g),
         Command::Pause(a) => pause::run(a, &g),
         Command::Ps(a) => ps::run(a, &g),
         Command::Resume(a) => pause::resume(a, &g),

@@ -439,7 +439,13 @@ pub fn with_fd(cmd: &mut Command, fd: std::os::fd::RawFd, target: std::os::fd::R
     // SAFETY: dup2 between fork and exec touches only the child's fd table.
     unsafe {
         cmd.pre_exec(move || {
-            if libc::dup2(fd, target) < 0 {
+            // dup2 onto itself keeps close-on-exec: clear it instead.
+            let r = if fd == target {
+                libc::fcntl(fd, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(fd, target)
+            };
+            if r < 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
