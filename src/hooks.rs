@@ -25,18 +25,24 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
-/// Checks hooks before any process exists: absolute paths, positive
-/// timeouts, and, for those found in the runtime's namespace, that the
-/// executable is there.
-pub fn check(h: &crate::spec::Hooks) -> Result<()> {
-    for (kind, list, on_host) in [
+/// The six kinds: name, the config's list, and whether the executable is
+/// looked up in the runtime's mount namespace.
+pub fn kinds(h: &crate::spec::Hooks) -> [(&'static str, &Vec<Hook>, bool); 6] {
+    [
         ("prestart", &h.prestart, true),
         ("createRuntime", &h.create_runtime, true),
         ("createContainer", &h.create_container, true),
         ("startContainer", &h.start_container, false),
         ("poststart", &h.poststart, true),
         ("poststop", &h.poststop, true),
-    ] {
+    ]
+}
+
+/// Checks hooks before any process exists: absolute paths, positive
+/// timeouts, and, for those found in the runtime's namespace, that the
+/// executable is there.
+pub fn check(h: &crate::spec::Hooks) -> Result<()> {
+    for (kind, list, on_host) in kinds(h) {
         for (i, hook) in list.iter().enumerate() {
             let field = format!("hooks.{kind}[{i}]");
             if !hook.path.starts_with('/') {

@@ -4,6 +4,7 @@ mod cgroups;
 mod cli;
 mod container;
 mod exec;
+mod features;
 mod hooks;
 mod log;
 mod namespaces;

@@ -23,6 +23,17 @@ pub enum Kind {
 }
 
 impl Kind {
+    pub const ALL: [Kind; 8] = [
+        Kind::Cgroup,
+        Kind::Ipc,
+        Kind::Mount,
+        Kind::Network,
+        Kind::Pid,
+        Kind::Time,
+        Kind::User,
+        Kind::Uts,
+    ];
+
     pub fn parse(s: &str) -> Option<Kind> {
         Some(match s {
             "pid" => Kind::Pid,

@@ -6,6 +6,7 @@ pub mod create;
 pub mod delete;
 pub mod events;
 pub mod exec;
+pub mod features;
 pub mod kill;
 pub mod list;
 pub mod pause;
@@ -64,6 +65,8 @@ pub enum Command {
     Events(events::Args),
     /// Run a new process in a running container
     Exec(Box<exec::Args>),
+    /// Print what this build supports (runtime-spec features.md JSON)
+    Features(features::Args),
     /// Send a signal to a container's init (or with --all, to all its processes)
     Kill(kill::Args),
     /// List containers
@@ -122,6 +125,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Delete(a) => delete::run(a, &g),
         Command::Events(a) => events::run(a, &g),
         Command::Exec(a) => exec::run(*a, &g),
+        Command::Features(a) => features::run(a, &g),
         Command::Pause(a) => pause::run(a, &g),
         Command::Ps(a) => ps::run(a, &g),
         Command::Resume(a) => pause::resume(a, &g),

@@ -311,14 +311,31 @@ fn check_proc_destination(field: &str, dest: &str) -> Result<()> {
     Ok(())
 }
 
+/// The recursive atime options and the atime mode each sets ("ratime"
+/// only lifts noatime, leaving the kernel's default, relatime).
+const REC_ATIME: [(&str, u64); 6] = [
+    ("ratime", MOUNT_ATTR_RELATIME),
+    ("rrelatime", MOUNT_ATTR_RELATIME),
+    ("rnostrictatime", MOUNT_ATTR_RELATIME),
+    ("rnoatime", MOUNT_ATTR_NOATIME),
+    ("rstrictatime", MOUNT_ATTR_STRICTATIME),
+    ("rnorelatime", MOUNT_ATTR_STRICTATIME),
+];
+
 fn rec_atime(o: &str) -> Option<u64> {
-    Some(match o {
-        // "atime" only lifts noatime, leaving the kernel's default, relatime.
-        "ratime" | "rrelatime" | "rnostrictatime" => MOUNT_ATTR_RELATIME,
-        "rnoatime" => MOUNT_ATTR_NOATIME,
-        "rstrictatime" | "rnorelatime" => MOUNT_ATTR_STRICTATIME,
-        _ => return None,
-    })
+    REC_ATIME.iter().find(|(n, _)| *n == o).map(|(_, a)| *a)
+}
+
+/// Every mount option berth acts on itself (others go to the filesystem
+/// as data), for `berth features`: from the tables `parse` uses.
+pub fn option_names() -> Vec<&'static str> {
+    let mut v: Vec<&str> = ["bind", "rbind", "idmap", "ridmap"].to_vec();
+    v.extend(FLAGS.iter().map(|(n, _, _)| *n));
+    v.extend(PROPAGATION.iter().map(|(n, _)| *n));
+    v.extend(REC_ATTRS.iter().map(|(n, _, _)| *n));
+    v.extend(REC_ATIME.iter().map(|(n, _)| *n));
+    v.sort_unstable();
+    v
 }
 
 #[cfg(test)]

@@ -90,6 +90,7 @@ pub fn compile(seccomp: &serde_json::Value) -> Result<Option<Compiled>> {
             "SCMP_ARCH_X86_64" => {}
             "SCMP_ARCH_X86" => x86 = true,
             "SCMP_ARCH_X32" => x32 = true,
+            // (NATIVE_ARCHES lists these three for `berth features`.)
             a if FOREIGN_ARCHES.contains(&a) => {}
             _ => bail!(
                 "invalid config: linux.seccomp.architectures[{i}]: unknown architecture {a:?}"
@@ -103,16 +104,11 @@ pub fn compile(seccomp: &serde_json::Value) -> Result<Option<Compiled>> {
         None => flags = libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW,
         Some(list) => {
             for (i, f) in list.iter().enumerate() {
-                flags |= match f.as_str() {
-                    "SECCOMP_FILTER_FLAG_TSYNC" => libc::SECCOMP_FILTER_FLAG_TSYNC,
-                    "SECCOMP_FILTER_FLAG_LOG" => libc::SECCOMP_FILTER_FLAG_LOG,
-                    "SECCOMP_FILTER_FLAG_SPEC_ALLOW" => libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW,
-                    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" => {
-                        wait_killable = true;
-                        0
-                    }
-                    _ => bail!("invalid config: linux.seccomp.flags[{i}]: unknown flag {f:?}"),
+                let Some((name, bits)) = FLAGS.iter().find(|(n, _)| *n == f.as_str()) else {
+                    bail!("invalid config: linux.seccomp.flags[{i}]: unknown flag {f:?}")
                 };
+                wait_killable |= *name == "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV";
+                flags |= bits;
             }
         }
     }
@@ -328,18 +324,21 @@ enum Action {
     Notify,
 }
 
+/// Every action name berth takes, and what it does.
+const ACTIONS: [(&str, Action); 9] = [
+    ("SCMP_ACT_KILL", Action::KillThread),
+    ("SCMP_ACT_KILL_THREAD", Action::KillThread),
+    ("SCMP_ACT_KILL_PROCESS", Action::KillProcess),
+    ("SCMP_ACT_TRAP", Action::Trap),
+    ("SCMP_ACT_ERRNO", Action::Errno),
+    ("SCMP_ACT_TRACE", Action::Trace),
+    ("SCMP_ACT_ALLOW", Action::Allow),
+    ("SCMP_ACT_LOG", Action::Log),
+    ("SCMP_ACT_NOTIFY", Action::Notify),
+];
+
 fn action_kind(name: &str) -> Option<Action> {
-    Some(match name {
-        "SCMP_ACT_KILL" | "SCMP_ACT_KILL_THREAD" => Action::KillThread,
-        "SCMP_ACT_KILL_PROCESS" => Action::KillProcess,
-        "SCMP_ACT_TRAP" => Action::Trap,
-        "SCMP_ACT_ERRNO" => Action::Errno,
-        "SCMP_ACT_TRACE" => Action::Trace,
-        "SCMP_ACT_ALLOW" => Action::Allow,
-        "SCMP_ACT_LOG" => Action::Log,
-        "SCMP_ACT_NOTIFY" => Action::Notify,
-        _ => return None,
-    })
+    ACTIONS.iter().find(|(n, _)| *n == name).map(|(_, a)| *a)
 }
 
 /// The SECCOMP_RET_* value of an action. ERRNO and TRACE carry `errno`
@@ -377,17 +376,48 @@ fn ret_value<F: ToString>(
     })
 }
 
+/// Every argument operator berth takes.
+const OPERATORS: [(&str, Op); 7] = [
+    ("SCMP_CMP_NE", Op::Ne),
+    ("SCMP_CMP_LT", Op::Lt),
+    ("SCMP_CMP_LE", Op::Le),
+    ("SCMP_CMP_EQ", Op::Eq),
+    ("SCMP_CMP_GE", Op::Ge),
+    ("SCMP_CMP_GT", Op::Gt),
+    ("SCMP_CMP_MASKED_EQ", Op::MaskedEq),
+];
+
 fn op(name: &str) -> Option<Op> {
-    Some(match name {
-        "SCMP_CMP_NE" => Op::Ne,
-        "SCMP_CMP_LT" => Op::Lt,
-        "SCMP_CMP_LE" => Op::Le,
-        "SCMP_CMP_EQ" => Op::Eq,
-        "SCMP_CMP_GE" => Op::Ge,
-        "SCMP_CMP_GT" => Op::Gt,
-        "SCMP_CMP_MASKED_EQ" => Op::MaskedEq,
-        _ => return None,
-    })
+    OPERATORS.iter().find(|(n, _)| *n == name).map(|(_, o)| *o)
+}
+
+/// The architectures a filter handles itself on this host.
+const NATIVE_ARCHES: [&str; 3] = ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"];
+
+/// The filter flags berth takes (WAIT_KILLABLE_RECV goes with a listener).
+const FLAGS: [(&str, libc::c_ulong); 4] = [
+    ("SECCOMP_FILTER_FLAG_TSYNC", libc::SECCOMP_FILTER_FLAG_TSYNC),
+    ("SECCOMP_FILTER_FLAG_LOG", libc::SECCOMP_FILTER_FLAG_LOG),
+    (
+        "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+        libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW,
+    ),
+    ("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", 0),
+];
+
+/// The names `berth features` reports: (actions, operators, architectures,
+/// flags), each from the table the compiler itself uses.
+pub fn names() -> [Vec<&'static str>; 4] {
+    [
+        ACTIONS.iter().map(|(n, _)| *n).collect(),
+        OPERATORS.iter().map(|(n, _)| *n).collect(),
+        NATIVE_ARCHES
+            .iter()
+            .chain(FOREIGN_ARCHES.iter())
+            .copied()
+            .collect(),
+        FLAGS.iter().map(|(n, _)| *n).collect(),
+    ]
 }
 
 /// The seccomp object, runtime-spec 1.2 (config-linux.md, "Seccomp").
