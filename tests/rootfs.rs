@@ -1598,3 +1598,63 @@ fn without_a_mount_namespace_a_rootfs_that_is_a_mount_point_stays_mounted() {
     assert_eq!(after[0].dev, before[0].dev);
     assert_eq!(after[0].tags, before[0].tags);
 }
+
+#[test]
+fn tmpcopyup_fills_a_tmpfs_with_what_was_under_it() {
+    // Podman's --read-only with tmpfs: the directory keeps its files and
+    // becomes writable, on a read-only root.
+    let mut c = Ctx::new("tmpcopyup");
+    let etc = c.rootfs().join("etc");
+    fs::create_dir_all(etc.join("sub/deeper")).unwrap();
+    fs::write(etc.join("sub/deeper/secret"), "s3cret\n").unwrap();
+    fs::set_permissions(
+        etc.join("sub/deeper/secret"),
+        fs::Permissions::from_mode(0o640),
+    )
+    .unwrap();
+    std::os::unix::fs::chown(etc.join("sub/deeper/secret"), Some(1000), Some(1001)).unwrap();
+    std::os::unix::fs::symlink("deeper/secret", etc.join("sub/link")).unwrap();
+    c.edit(|v| {
+        v["root"]["readonly"] = json!(true);
+        add_mounts(
+            v,
+            &[
+                json!({"destination": "/etc", "type": "tmpfs", "source": "tmpfs",
+                     "options": ["nosuid", "nodev", "tmpcopyup"]}),
+            ],
+        );
+    });
+    let (id, pid, out) = start_script(
+        &mut c,
+        "a",
+        &[],
+        "cat /etc/passwd | head -1\nls -ln /etc/sub/deeper/secret\necho link=$(readlink /etc/sub/link)\ntouch /etc/new && echo writable\ntouch /new 2>&1",
+    );
+    assert!(out.contains("root:x:0:0"), "{out}");
+    let ls = ls_line(&out, "/etc/sub/deeper/secret");
+    assert_eq!(ls[0], "-rw-r-----", "{out}");
+    assert_eq!((ls[2].as_str(), ls[3].as_str()), ("1000", "1001"), "{out}");
+    assert!(
+        out.contains("link=deeper/secret"),
+        "the symlink is copied as one: {out}"
+    );
+    assert!(out.contains("writable"), "{out}");
+    assert!(out.contains("Read-only file system"), "{out}");
+    // A tmpfs, and the host's /etc of the bundle untouched.
+    assert_eq!(at(&mountinfo_of(pid), "/etc").fstype, "tmpfs");
+    assert!(!etc.join("new").exists());
+    kill_and_delete(&c, &id);
+}
+
+#[test]
+fn tmpcopyup_on_anything_but_a_tmpfs_is_refused() {
+    let mut c = Ctx::new("tmpcopyupbad");
+    let src = c.dir.join("vol");
+    fs::create_dir_all(&src).unwrap();
+    c.edit(|v| add_mounts(v, &[bind("/mnt", &src, &["rbind", "tmpcopyup"])]));
+    let id = c.id("a");
+    let b = c.bundle.to_string_lossy().into_owned();
+    let err = c.fails(&["create", "--bundle", &b, &id], "tmpcopyup");
+    assert!(err.contains("mounts["), "{err}");
+    c.assert_gone(&id);
+}

@@ -1,6 +1,7 @@
 //! The container's root filesystem, set up by init inside its new mount
 //! namespace: mounts, /dev, pivot_root, then masked and read-only paths.
 
+mod copyup;
 pub mod devices;
 pub mod mounts;
 pub mod path;
@@ -423,6 +424,15 @@ fn mount_entry(root: &OwnedFd, m: &Entry, plan: &Plan) -> Result<()> {
                 data.push_str(&format!("context=\"{label}\""));
             }
             let data = (!data.is_empty()).then_some(data.as_str());
+            // What is under the mount point, for tmpcopyup, opened first.
+            let under = match m.copy_up {
+                true => Some(path::open(
+                    root,
+                    &m.dest,
+                    OFlag::O_RDONLY | OFlag::O_DIRECTORY,
+                )?),
+                false => None,
+            };
             mount(
                 Some(source.as_str()),
                 sys::fd_path(&target).as_str(),
@@ -431,6 +441,10 @@ fn mount_entry(root: &OwnedFd, m: &Entry, plan: &Plan) -> Result<()> {
                 data,
             )
             .with_context(|| format!("mount {fstype}"))?;
+            if let Some(under) = under {
+                let top = path::open(root, &m.dest, OFlag::O_RDONLY | OFlag::O_DIRECTORY)?;
+                copyup::copy_tree(&under, &top)?;
+            }
         }
         Kind::Cgroup => mount_cgroups(root, m, plan)?,
     }

@@ -49,6 +49,8 @@ pub struct Entry {
     /// An idmapped bind mount: the mapping, and whether the whole tree is
     /// mapped ("ridmap"). Empty maps mean the container's own.
     pub idmap: Option<Idmap>,
+    /// tmpcopyup: the files under the mount point copied into the tmpfs.
+    pub copy_up: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,6 +200,7 @@ pub fn parse(index: usize, m: &Mount, bundle: &Path) -> Result<Entry> {
     let mut rec_attr = RecAttr::default();
     let mut data = Vec::new();
     let mut idmap_opt = None;
+    let mut copy_up = false;
     for opt in &m.options {
         let o = opt.as_str();
         if o == "bind" || o == "rbind" {
@@ -226,12 +229,15 @@ pub fn parse(index: usize, m: &Mount, bundle: &Path) -> Result<Entry> {
         } else if o == "idmap" || o == "ridmap" {
             idmap_opt = Some(o == "ridmap");
         } else if o == "tmpcopyup" {
-            bail!("invalid config: {field}.options: {o:?} is not supported yet");
+            copy_up = true;
         } else {
             data.push(o);
         }
     }
     let fstype = m.kind.clone().unwrap_or_default();
+    if copy_up && (fstype != "tmpfs" || bind.is_some()) {
+        bail!("invalid config: {field}.options: tmpcopyup needs a tmpfs mount (type {fstype:?})");
+    }
     let kind = if bind.is_some() || fstype == "bind" {
         let src = m.source.as_deref().unwrap_or_default();
         if src.is_empty() {
@@ -284,6 +290,7 @@ pub fn parse(index: usize, m: &Mount, bundle: &Path) -> Result<Entry> {
         rec_attr,
         data: data.join(","),
         idmap,
+        copy_up,
     })
 }
 
@@ -329,7 +336,7 @@ fn rec_atime(o: &str) -> Option<u64> {
 /// Every mount option berth acts on itself (others go to the filesystem
 /// as data), for `berth features`: from the tables `parse` uses.
 pub fn option_names() -> Vec<&'static str> {
-    let mut v: Vec<&str> = ["bind", "rbind", "idmap", "ridmap"].to_vec();
+    let mut v: Vec<&str> = ["bind", "rbind", "idmap", "ridmap", "tmpcopyup"].to_vec();
     v.extend(FLAGS.iter().map(|(n, _, _)| *n));
     v.extend(PROPAGATION.iter().map(|(n, _)| *n));
     v.extend(REC_ATTRS.iter().map(|(n, _, _)| *n));
