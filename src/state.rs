@@ -122,9 +122,19 @@ impl Dir {
     /// the same id is refused.
     pub fn create(root: &Path, id: &str) -> Result<Dir> {
         check_id(id)?;
+        // Its parents too, as runc does: containerd's shim names a root
+        // under a directory nobody made yet.
         match std::fs::create_dir(root) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::os::unix::fs::DirBuilderExt::mode(
+                    std::fs::DirBuilder::new().recursive(true),
+                    0o711,
+                )
+                .create(root)
+                .with_context(|| format!("create state root {}", root.display()))?
+            }
             Err(e) => {
                 return Err(e).with_context(|| format!("create state root {}", root.display()))
             }

@@ -407,3 +407,25 @@ fn start_returns_once_the_process_is_executed() {
         c.ok(&["delete", "--force", &id]);
     }
 }
+
+#[test]
+fn a_root_whose_parents_do_not_exist_is_made() {
+    // containerd's shim passes /run/containerd/runc/NAMESPACE before any
+    // of it exists.
+    let mut c = Ctx::new("rootparents");
+    let root = c.dir.join("a/b/root");
+    let id = c.id("x");
+    let b = c.bundle.to_string_lossy().into_owned();
+    let r = root.to_string_lossy().into_owned();
+    let mut cmd = std::process::Command::new(bin());
+    cmd.args(["--root", &r, "run", "--bundle", &b, &id]);
+    let out = output(cmd, &c.dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&root).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o711);
+}
