@@ -228,10 +228,14 @@ fn compile_seccomp(v: &serde_json::Value) -> Result<Option<crate::security::secc
         return Ok(None);
     };
     if !c.skipped.is_empty() {
-        log::warn(&format!(
-            "linux.seccomp: syscalls this build does not know are skipped: {}",
-            c.skipped.join(", ")
-        ));
+        // A debug record, as runc has it: Docker's and Podman's profiles
+        // name calls of other architectures on every run.
+        log::debug(|| {
+            format!(
+                "linux.seccomp: syscalls this build does not know are skipped: {}",
+                c.skipped.join(", ")
+            )
+        });
     }
     for field in &c.unknown {
         log::warn(&format!("config.json: unknown property {field} ignored"));
