@@ -36,17 +36,22 @@ containerd --config "$W/config.toml" >"$W/containerd.log" 2>&1 &
 CTRD=$!
 ctr() { command ctr -a "$W/containerd.sock" -n $NS "$@"; }
 
-cleanup() {
+# What a user would do to remove it all.
+remove_all() {
     local c
     for c in $(ctr tasks ls -q 2>/dev/null); do
         ctr tasks kill -s SIGKILL "$c" >/dev/null 2>&1
     done
-    sleep 0.5
     for c in $(ctr containers ls -q 2>/dev/null); do
-        ctr tasks delete -f "$c" >/dev/null 2>&1
+        wait_for "ctr tasks delete $c || ! ctr tasks ls -q | grep -qx $c" 50
         ctr containers delete "$c" >/dev/null 2>&1
     done
     ctr images rm $IMG >/dev/null 2>&1
+}
+
+# And what is left after that, by force (a failed run may leave more).
+cleanup() {
+    remove_all
     kill $CTRD 2>/dev/null
     wait $CTRD 2>/dev/null
     # Shims outlive containerd by design; theirs are ours to stop.
@@ -134,8 +139,7 @@ ctr tasks kill -s SIGKILL ${TAG}f
 out=$(ctr run --rm "${R[@]}" $IMG ${TAG}g /no/such/binary 2>&1); rc=$?
 check "a failing create shows the runtime's error" "$(yes_if '[ $rc != 0 ] && [[ "$out" == *"/no/such/binary"* ]]')" "rc=$rc $out"
 
-cleanup
-trap 'rm -f "$W.before" "$W.after"' EXIT
+remove_all
 host_snapshot "$W" "$TAG" >"$W.after"
 check_nothing_left "$W.before" "$W.after"
 echo "$pass passed, $fail failed"

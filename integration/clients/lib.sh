@@ -31,7 +31,7 @@ rootfs_tar() { # OUT
 }
 
 # Everything a set of containers could leave on the host, one line each,
-# for a before/after comparison: processes running from the work dir or
+# for a before/after comparison: processes rooted in the work dir, and
 # berth's init and exec children, mounts naming the work dir, cgroups
 # named after the driver's tag, network namespaces, bridges and veths,
 # iptables chains.
@@ -42,7 +42,7 @@ host_snapshot() { # WORKDIR TAG
         root=$(readlink "$p/root" 2>/dev/null) || continue
         comm=$(cat "$p/comm" 2>/dev/null)
         cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null | head -c 120)
-        case "$root|$comm|$cmd" in
+        case "$root|$comm" in
             *"$w"* | *"berth:["*) echo "proc: ${p#/proc/} $comm $cmd" ;;
         esac
     done
