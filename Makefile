@@ -9,7 +9,7 @@ ROOTFS      := bundles/busybox/rootfs
 # The static binary (musl, or glibc +crt-static where musl cannot be had).
 BIN         := target/berth
 
-.PHONY: all deps build bundles run test unit integration vm-test conformance bench profile stress lint install clean
+.PHONY: all deps build bundles run test unit integration vm-test clients conformance bench profile stress lint install clean
 
 all: build
 
@@ -36,9 +36,15 @@ run: build bundles
 test: build bundles
 	BERTH_BIN=$(abspath $(BIN)) $(CARGO) nextest run --profile ci --cargo-quiet
 	$(MAKE) --no-print-directory vm-test
+	$(MAKE) --no-print-directory clients
 
 vm-test: build bundles
 	integration/vm/cgroup2.sh $(BIN)
+
+# containerd, Podman and Docker (Debian's) with berth as their runc.
+clients: build bundles
+	@scripts/deps.sh --clients
+	integration/clients/run.sh $(BIN)
 
 unit:
 	$(CARGO) nextest run --bins --cargo-quiet

@@ -1,6 +1,9 @@
 #!/bin/bash
 # usage: deps.sh           install what building and testing berth needs
 #        deps.sh --build   ... then build the static release binary, target/berth
+#        deps.sh --clients ... and the container managers integration/clients
+#                          drives (containerd, Podman with conmon and
+#                          netavark, Docker)
 # Installs (as root, on Debian 12) the packages that are missing, a Rust
 # toolchain when there is none, cargo-nextest, and the musl target. When the
 # musl target cannot be had, berth is built static against glibc instead.
@@ -28,6 +31,16 @@ command -v nsenter >/dev/null || pkgs+=(util-linux)
 command -v gcc >/dev/null || pkgs+=(gcc)
 dpkg-query -W -f='${Status}' libc6-dev 2>/dev/null | grep -q 'ok installed' || pkgs+=(libc6-dev)
 command -v curl >/dev/null || pkgs+=(curl ca-certificates)
+if [ "${1:-}" = --clients ]; then
+    command -v containerd >/dev/null || pkgs+=(containerd)
+    command -v podman >/dev/null || pkgs+=(podman)
+    command -v conmon >/dev/null || pkgs+=(conmon)
+    [ -x /usr/lib/podman/netavark ] || pkgs+=(netavark)
+    [ -x /usr/lib/podman/aardvark-dns ] || pkgs+=(aardvark-dns)
+    command -v dockerd >/dev/null || pkgs+=(docker.io)
+    command -v iptables >/dev/null || pkgs+=(iptables)
+    command -v script >/dev/null || pkgs+=(bsdutils)
+fi
 if [ ${#pkgs[@]} -gt 0 ]; then
     [ "$(id -u)" = 0 ] || { log "missing packages: ${pkgs[*]} (run as root to install them)"; exit 1; }
     log "installing ${pkgs[*]}"
