@@ -168,7 +168,15 @@ check "update --resources replaces the device program" "$(yes_if "[ \"$progs\" =
 ps_json=$($BERTH ps -f json life); procs=$(sort -n /sys/fs/cgroup/berth-vm/life/cgroup.procs | tr '\n' ' ')
 got=$(jq -r '.[]' <<<"$ps_json" | sort -n | tr '\n' ' ')
 check "ps --format json" "$(yes_if "[ \"$got\" = \"$procs\" ] && [ $(wc -w <<<"$procs") -ge 3 ]")" "$ps_json vs $procs"
+# exec: cloned straight into the container's cgroup2 (CLONE_INTO_CGROUP),
+# its status forwarded, refused while the container is paused
+$BERTH exec -d --pid-file /tmp/exec.pid life sleep 300; epid=$(cat /tmp/exec.pid)
+check "exec: the process is in the container's cgroup" "$(yes_if "grep -qx $epid /sys/fs/cgroup/berth-vm/life/cgroup.procs")" "$(cat /proc/$epid/cgroup)"
+$BERTH exec life sh -c 'exit 6'; RC=$?
+check "exec: exit status forwarded" "$(yes_if "[ $RC = 6 ]")" "rc=$RC"
 $BERTH pause life
+OUT=$($BERTH exec life true 2>&1); RC=$?
+check "exec into a paused container is refused" "$(yes_if "[ $RC != 0 ] && grep -q paused <<<\"\$OUT\"")" "rc=$RC $OUT"
 $BERTH kill --all life KILL
 for i in $(seq 50); do [ -z "$(cat /sys/fs/cgroup/berth-vm/life/cgroup.procs)" ] && break; sleep 0.1; done
 check "kill --all on a paused container" "$(yes_if "[ -z \"$(cat /sys/fs/cgroup/berth-vm/life/cgroup.procs)\" ]")" "left: $(tr '\n' ' ' < /sys/fs/cgroup/berth-vm/life/cgroup.procs)"
@@ -183,6 +191,13 @@ if grep -q Y /sys/module/apparmor/parameters/enabled 2>/dev/null; then
     config '.process.apparmorProfile = "berth-no-such-profile" | del(.linux.resources)'
     OUT=$($BERTH run -b $B aa2 2>&1 </dev/null); RC=$?
     check "a profile that is not loaded is refused" "$(yes_if "[ $RC != 0 ] && grep -q 'not loaded' <<<\"\$OUT\"")" "rc=$RC $OUT"
+    config '.process.args = ["sleep", "300"] | del(.process.apparmorProfile) | del(.linux.resources)'
+    $BERTH run -d -b $B aa3 </dev/null
+    OUT=$($BERTH exec --apparmor unconfined aa3 sh -c 'cat /proc/self/attr/apparmor/current 2>/dev/null || cat /proc/self/attr/current' 2>&1); RC=$?
+    check "exec --apparmor applied" "$(yes_if "[ $RC = 0 ] && grep -q unconfined <<<\"\$OUT\"")" "rc=$RC $OUT"
+    OUT=$($BERTH exec --apparmor berth-no-such-profile aa3 true 2>&1); RC=$?
+    check "exec --apparmor with a profile not loaded is refused" "$(yes_if "[ $RC != 0 ] && grep -q 'not loaded' <<<\"\$OUT\"")" "rc=$RC $OUT"
+    $BERTH delete -f aa3
 fi
 
 echo "$pass passed, $fail failed"
