@@ -11,7 +11,8 @@
 #   `events` reports it, a fork loop stops at pids.max, a denied device
 #   cannot be opened through the eBPF device program), and pause, resume,
 #   update (which replaces the device program, never stacks one), events
-#   --stats, ps and kill --all on a paused container.
+#   --stats, ps, exec (placed by CLONE_INTO_CGROUP, refused while paused),
+#   kill --all on a paused container, and AppArmor at create and exec.
 #   Prints PASS/FAIL lines and "N passed, M failed"; exits 0 only if all pass.
 set -euo pipefail
 
