@@ -1090,6 +1090,103 @@ fn cve_2019_5736_a_sibling_with_cap_sys_ptrace_cannot_overwrite_berth() {
 }
 
 #[test]
+fn cve_2019_5736_exec_into_a_container_with_cap_sys_ptrace_cannot_overwrite_berth() {
+    // The original attack's shape: the container waits for the runtime to
+    // `exec` into it, opens /proc/PID/exe of the runtime's process there
+    // (CAP_SYS_PTRACE gets past non-dumpable), and writes to it once that
+    // process has exec'd.
+    let mut a = Ctx::new("c5736exec");
+    let copy = BerthCopy::new(&a);
+    install_probe(&a.rootfs());
+    let out = dir_in(&a, "out");
+    a.args(&["/bin/cve-probe", "exe-attack", "/out", "scan"])
+        .edit(|v| {
+            bind(v, &out, "/out");
+            add_caps(v, &["CAP_SYS_PTRACE"]);
+        });
+    let (id, _) = copy.create(&mut a, "victim").expect("create the victim");
+    copy.start(&a, &id);
+    let log = out.join("attack.txt");
+    wait_text(&log, "ready");
+    for _ in 0..200 {
+        let o = copy.run(&a, &["exec", &id, "true"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        if text(&log).contains("open-exe") {
+            break;
+        }
+    }
+    let found = text(&log).contains("open-exe");
+    if found {
+        // No berth runs now: the write is tried once ETXTBSY is gone.
+        wait_text(&log, "done");
+    }
+    fs::write(out.join("stop"), "").unwrap();
+    let log = wait_text(&log, "done");
+    assert!(found, "the attacker never saw berth's exec process:\n{log}");
+    assert!(
+        copy.intact(),
+        "CVE-2019-5736: a container overwrote berth through /proc/PID/exe of \
+         the process `berth exec` made in it:\n{log}"
+    );
+    assert!(!log.contains("write GRANTED"), "{log}");
+}
+
+#[test]
+fn cve_2016_9962_a_running_container_cannot_reach_berth_exec_as_it_enters() {
+    // `exec` enters a running container's pid namespace: the container
+    // probes the process from its first instant there to its execve. The
+    // container's /etc/passwd is a FIFO, so the process waits inside (it
+    // reads the file for HOME) until the test writes to it, and the
+    // watcher gets many passes at it.
+    let mut a = Ctx::new("c9962exec");
+    install_probe(&a.rootfs());
+    let out = dir_in(&a, "out");
+    let passwd = a.rootfs().join("etc/passwd");
+    fs::remove_file(&passwd).unwrap();
+    nix::unistd::mkfifo(&passwd, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+    a.args(&["/bin/cve-probe", "watch", "berth", "/out"])
+        .edit(|v| {
+            bind(v, &out, "/out");
+            v["process"]["env"] = json!(["PATH=/bin:/sbin", "HOME=/root"]);
+        });
+    let (id, _) = a.start("watcher");
+    let log = out.join("watch.txt");
+    wait_text(&log, "ready");
+    let pfile = a.dir.join("process.json");
+    let p =
+        json!({"user": {"uid": 0, "gid": 0}, "args": ["true"], "cwd": "/", "env": ["PATH=/bin"]});
+    fs::write(&pfile, serde_json::to_vec(&p).unwrap()).unwrap();
+    let ps = pfile.to_string_lossy().into_owned();
+    let mut exec = a.cmd(&["exec", "--process", &ps, &id]);
+    exec.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = exec.spawn().unwrap();
+    wait_text(&log, "target");
+    let passes = || text(&out.join("passes")).trim().parse::<u64>().unwrap_or(0);
+    let p0 = passes();
+    wait_until("the watcher to probe the exec process again", || {
+        passes() >= p0 + 3
+    });
+    // Let it go: a writer for the FIFO, then end of file.
+    let mut w = fs::OpenOptions::new().write(true).open(&passwd).unwrap();
+    std::io::Write::write_all(&mut w, b"root:x:0:0:root:/root:/bin/sh\n").unwrap();
+    drop(w);
+    let st = child.wait().unwrap();
+    assert!(st.success(), "exec: {st}");
+    fs::write(out.join("stop"), "").unwrap();
+    let log = wait_text(&log, "stopped");
+    assert!(
+        log.contains("target") && log.contains("denied"),
+        "the watcher probed berth's exec process:\n{log}"
+    );
+    let got = granted(&log);
+    assert!(
+        got.is_empty(),
+        "CVE-2016-9962: a container got into `berth exec`'s process as it \
+         entered: {got:?}\n{log}"
+    );
+}
+
+#[test]
 fn cve_2019_5736_a_script_swapped_after_berths_check_cannot_change_berth() {
     // The entrypoint is in a volume another container writes: berth checks
     // the file it opens, then execs by path, so the file can change in
