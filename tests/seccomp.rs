@@ -228,7 +228,10 @@ fn unknown_syscall_names_are_skipped_with_a_debug_record() {
     let o = c.berth(&["--debug", "run", "--bundle", &b, &id]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
-    assert!(err.contains("debug") && err.contains("no_such_syscall"), "{err}");
+    assert!(
+        err.contains("debug") && err.contains("no_such_syscall"),
+        "{err}"
+    );
 }
 
 // ---------------------------------------------------------------------------
