@@ -16,7 +16,6 @@ use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
 /// What `create` and `run` are asked for.
@@ -294,13 +293,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
     };
     plan.rootfs.prepare_idmapped()?;
     let console_socket = match &opts.console_socket {
-        Some(p) if std::fs::metadata(p).is_ok_and(|m| !m.file_type().is_socket()) => {
-            bail!("--console-socket: {} is not a socket", p.display())
-        }
-        Some(p) => Some(OwnedFd::from(
-            std::os::unix::net::UnixStream::connect(p)
-                .with_context(|| format!("--console-socket: connect to {}", p.display()))?,
-        )),
+        Some(p) => Some(sys::connect_console_socket(p)?),
         None => None,
     };
 
@@ -359,19 +352,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
         Mode::Run { .. } => Gate::Channel,
     };
     let (parent_end, child_end) = channel::pair()?;
-    let cgroup_fd = match cg.v2_dir() {
-        Some(d) => Some(
-            nix::fcntl::open(
-                d,
-                nix::fcntl::OFlag::O_PATH
-                    | nix::fcntl::OFlag::O_DIRECTORY
-                    | nix::fcntl::OFlag::O_CLOEXEC,
-                nix::sys::stat::Mode::empty(),
-            )
-            .with_context(|| format!("open cgroup {}", d.display()))?,
-        ),
-        None => None,
-    };
+    let cgroup_fd = cg.open_v2_dir()?;
     enter_for_children(&plan.ns, spec)?;
     // Non-dumpable before the clone, so init is too from its first
     // instruction: nothing in the container can open our /proc files (CVE-2019-5736).

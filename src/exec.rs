@@ -19,7 +19,7 @@ use anyhow::{bail, Context, Result};
 use nix::sched::CloneFlags;
 use nix::sys::wait::waitpid;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Default)]
@@ -81,13 +81,7 @@ pub fn exec(opts: &ExecOptions) -> Result<i32> {
         bail!("--console-socket given, but the process has no terminal (--tty)");
     }
     let console_socket = match &opts.console_socket {
-        Some(p) if std::fs::metadata(p).is_ok_and(|m| !m.file_type().is_socket()) => {
-            bail!("--console-socket: {} is not a socket", p.display())
-        }
-        Some(p) => Some(OwnedFd::from(
-            std::os::unix::net::UnixStream::connect(p)
-                .with_context(|| format!("--console-socket: connect to {}", p.display()))?,
-        )),
+        Some(p) => Some(sys::connect_console_socket(p)?),
         None => None,
     };
 
@@ -130,19 +124,7 @@ pub fn exec(opts: &ExecOptions) -> Result<i32> {
     } else {
         Some(runner::block_signals()?)
     };
-    let cgroup_fd = match st.cgroup.v2_dir() {
-        Some(d) => Some(
-            nix::fcntl::open(
-                d,
-                nix::fcntl::OFlag::O_PATH
-                    | nix::fcntl::OFlag::O_DIRECTORY
-                    | nix::fcntl::OFlag::O_CLOEXEC,
-                nix::sys::stat::Mode::empty(),
-            )
-            .with_context(|| format!("open cgroup {}", d.display()))?,
-        ),
-        None => None,
-    };
+    let cgroup_fd = st.cgroup.open_v2_dir()?;
     let (parent_end, child_end) = channel::pair()?;
     // Non-dumpable before the clone, as for init (CVE-2019-5736).
     nix::sys::prctl::set_dumpable(false).context("set non-dumpable")?;

@@ -443,3 +443,15 @@ pub fn top_mount_id(path: &std::path::Path) -> anyhow::Result<Option<u64>> {
         (unescape_mountinfo(mp) == want).then_some(id)
     }))
 }
+
+/// Connects to a --console-socket, naming a path that is not a socket.
+pub fn connect_console_socket(p: &std::path::Path) -> anyhow::Result<OwnedFd> {
+    use anyhow::Context;
+    use std::os::unix::fs::FileTypeExt;
+    if std::fs::metadata(p).is_ok_and(|m| !m.file_type().is_socket()) {
+        anyhow::bail!("--console-socket: {} is not a socket", p.display());
+    }
+    let s = std::os::unix::net::UnixStream::connect(p)
+        .with_context(|| format!("--console-socket: connect to {}", p.display()))?;
+    Ok(OwnedFd::from(s))
+}

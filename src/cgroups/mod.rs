@@ -243,6 +243,22 @@ impl Cgroup {
             .map(|h| h.dir.as_path())
     }
 
+    /// An O_PATH fd of the cgroup2 directory, for CLONE_INTO_CGROUP.
+    pub fn open_v2_dir(&self) -> Result<Option<std::os::fd::OwnedFd>> {
+        let Some(d) = self.v2_dir() else {
+            return Ok(None);
+        };
+        let fd = nix::fcntl::open(
+            d,
+            nix::fcntl::OFlag::O_PATH
+                | nix::fcntl::OFlag::O_DIRECTORY
+                | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .with_context(|| format!("open cgroup {}", d.display()))?;
+        Ok(Some(fd))
+    }
+
     /// Moves the calling process into the container's directory of every v1
     /// hierarchy; the cgroup2 one is entered at clone time (CLONE_INTO_CGROUP).
     ///

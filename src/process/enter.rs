@@ -7,7 +7,7 @@
 use super::channel::{Channel, Msg};
 use super::{exec, init, ProcessPlan};
 use crate::cgroups::Cgroup;
-use crate::security::{lsm, rlimits};
+use crate::security::rlimits;
 use crate::sys;
 use anyhow::{bail, Context, Result};
 use std::convert::Infallible;
@@ -63,18 +63,7 @@ fn setup(plan: &ExecPlan, chan: &Channel, console_socket: Option<OwnedFd>) -> Re
     plan.cgroup.join_self()?;
     // What goes through /proc is done on the host's procfs, before the
     // container's mount namespace (CVE-2025-52881).
-    let apparmor = match &p.apparmor {
-        Some(_) => Some(lsm::open_exec_attr(true).context("process.apparmorProfile")?),
-        None => None,
-    };
-    let selinux = match &p.selinux {
-        Some(_) => Some(lsm::open_exec_attr(false).context("process.selinuxLabel")?),
-        None => None,
-    };
-    if let Some(adj) = p.oom_score_adj {
-        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
-            .with_context(|| format!("process.oomScoreAdj: set {adj}"))?;
-    }
+    let labels = init::host_proc_steps(p)?;
     // One setns through init's pidfd joins every namespace at once, the
     // kernel taking the user namespace first; the root and cwd become the
     // container's.
@@ -113,13 +102,7 @@ fn setup(plan: &ExecPlan, chan: &Channel, console_socket: Option<OwnedFd>) -> Re
     }
     drop(console);
     let env = init::environment(p)?;
-    if let (Some(fd), Some(profile)) = (&apparmor, &p.apparmor) {
-        lsm::set_exec(fd, &format!("exec {profile}"))
-            .with_context(|| format!("process.apparmorProfile: {profile}"))?;
-    }
-    if let (Some(fd), Some(label)) = (&selinux, &p.selinux) {
-        lsm::set_exec(fd, label).with_context(|| format!("process.selinuxLabel: {label}"))?;
-    }
+    labels.apply(p)?;
     let exe = init::last_steps(p, plan.userns, plan.preserve_fds, plan.self_exe, chan)?;
     let err = exec::exec(&exe, &p.args, &env);
     bail!("exec {:?}: {}", p.args[0], err.desc())

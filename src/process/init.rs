@@ -80,19 +80,7 @@ fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
         write_sysctl(key, value)?;
     }
     // The LSM exec attributes, opened on the host's procfs too.
-    let apparmor = match &p.apparmor {
-        Some(_) => Some(lsm::open_exec_attr(true).context("process.apparmorProfile")?),
-        None => None,
-    };
-    let selinux = match &p.selinux {
-        Some(_) => Some(lsm::open_exec_attr(false).context("process.selinuxLabel")?),
-        None => None,
-    };
-    if let Some(adj) = p.oom_score_adj {
-        std::fs::write("/proc/self/oom_score_adj", adj.to_string()).with_context(|| {
-            format!("process.oomScoreAdj: set {adj} (lowering it needs CAP_SYS_RESOURCE)")
-        })?;
-    }
+    let labels = host_proc_steps(p)?;
     // The pty comes from the container's devpts, so it is made between the
     // mounts and pivot_root; the terminal is also bound at /dev/console.
     // This process's pid as the runtime sees it, for the hooks' state: the
@@ -132,13 +120,7 @@ fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
     let env = environment(p)?;
     // The profile and label the user's process execs into, set while init
     // is still root.
-    if let (Some(fd), Some(profile)) = (&apparmor, &p.apparmor) {
-        lsm::set_exec(fd, &format!("exec {profile}"))
-            .with_context(|| format!("process.apparmorProfile: {profile}"))?;
-    }
-    if let (Some(fd), Some(label)) = (&selinux, &p.selinux) {
-        lsm::set_exec(fd, label).with_context(|| format!("process.selinuxLabel: {label}"))?;
-    }
+    labels.apply(p)?;
     super::attrs::apply_personality(&plan.attrs)?;
     let userns = plan.ns.is_new(Kind::User);
     let exe = last_steps(p, userns, plan.preserve_fds, plan.self_exe, &ends.chan)?;
@@ -148,6 +130,48 @@ fn setup(plan: &Plan, ends: &Ends) -> Result<Infallible> {
     crate::hooks::run("startContainer", &plan.hooks.start_container, &st)?;
     let err = exec::exec(&exe, &p.args, &env);
     bail!("exec {:?}: {}", p.args[0], err.desc())
+}
+
+/// The LSM exec attribute files, opened on the host's procfs, for the
+/// profile and label the user's process execs into.
+pub(super) struct Labels {
+    apparmor: Option<OwnedFd>,
+    selinux: Option<OwnedFd>,
+}
+
+impl Labels {
+    /// Sets them, while the caller is still root.
+    pub(super) fn apply(&self, p: &super::ProcessPlan) -> Result<()> {
+        if let (Some(fd), Some(profile)) = (&self.apparmor, &p.apparmor) {
+            lsm::set_exec(fd, &format!("exec {profile}"))
+                .with_context(|| format!("process.apparmorProfile: {profile}"))?;
+        }
+        if let (Some(fd), Some(label)) = (&self.selinux, &p.selinux) {
+            lsm::set_exec(fd, label).with_context(|| format!("process.selinuxLabel: {label}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// What goes through /proc while it is still the host's, for init and for
+/// `exec` alike (the container's /proc, or what its config mounts there,
+/// could redirect the writes: CVE-2025-52881): the LSM attribute files
+/// opened, and oom_score_adj written.
+pub(super) fn host_proc_steps(p: &super::ProcessPlan) -> Result<Labels> {
+    let apparmor = match &p.apparmor {
+        Some(_) => Some(lsm::open_exec_attr(true).context("process.apparmorProfile")?),
+        None => None,
+    };
+    let selinux = match &p.selinux {
+        Some(_) => Some(lsm::open_exec_attr(false).context("process.selinuxLabel")?),
+        None => None,
+    };
+    if let Some(adj) = p.oom_score_adj {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string()).with_context(|| {
+            format!("process.oomScoreAdj: set {adj} (lowering it needs CAP_SYS_RESOURCE)")
+        })?;
+    }
+    Ok(Labels { apparmor, selinux })
 }
 
 /// What comes last before execve, for init and for `exec` alike: seccomp,
