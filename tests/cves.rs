@@ -26,7 +26,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::fs;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -1144,11 +1144,16 @@ fn cve_2016_9962_a_running_container_cannot_reach_berth_exec_as_it_enters() {
     let passwd = a.rootfs().join("etc/passwd");
     fs::remove_file(&passwd).unwrap();
     nix::unistd::mkfifo(&passwd, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
-    a.args(&["/bin/cve-probe", "watch", "berth", "/out"])
-        .edit(|v| {
-            bind(v, &out, "/out");
-            v["process"]["env"] = json!(["PATH=/bin:/sbin", "HOME=/root"]);
-        });
+    // The container outlives the watcher: the exec goes on after it.
+    a.args(&[
+        "sh",
+        "-c",
+        "/bin/cve-probe watch berth /out; exec sleep 1000",
+    ])
+    .edit(|v| {
+        bind(v, &out, "/out");
+        v["process"]["env"] = json!(["PATH=/bin:/sbin", "HOME=/root"]);
+    });
     let (id, _) = a.start("watcher");
     let log = out.join("watch.txt");
     wait_text(&log, "ready");
@@ -1158,7 +1163,9 @@ fn cve_2016_9962_a_running_container_cannot_reach_berth_exec_as_it_enters() {
     fs::write(&pfile, serde_json::to_vec(&p).unwrap()).unwrap();
     let ps = pfile.to_string_lossy().into_owned();
     let mut exec = a.cmd(&["exec", "--process", &ps, &id]);
-    exec.stdout(Stdio::null()).stderr(Stdio::null());
+    let err_path = a.dir.join("exec.err");
+    exec.stdout(Stdio::null())
+        .stderr(fs::File::create(&err_path).unwrap());
     let mut child = exec.spawn().unwrap();
     wait_text(&log, "target");
     let passes = || text(&out.join("passes")).trim().parse::<u64>().unwrap_or(0);
@@ -1166,14 +1173,29 @@ fn cve_2016_9962_a_running_container_cannot_reach_berth_exec_as_it_enters() {
     wait_until("the watcher to probe the exec process again", || {
         passes() >= p0 + 3
     });
-    // Let it go: a writer for the FIFO, then end of file.
-    let mut w = fs::OpenOptions::new().write(true).open(&passwd).unwrap();
+    // The watcher stops before the process goes on: what it probes is
+    // berth's, never the user's program after its execve.
+    fs::write(out.join("stop"), "").unwrap();
+    let log = wait_text(&log, "stopped");
+    // Let it go: a writer for the FIFO (once the process has opened it to
+    // read: until then ENXIO), then end of file.
+    let mut w = None;
+    wait_until("the exec process to open /etc/passwd", || {
+        if let Ok(Some(st)) = child.try_wait() {
+            panic!("exec ended early ({st}): {}", text(&err_path));
+        }
+        w = fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&passwd)
+            .ok();
+        w.is_some()
+    });
+    let mut w = w.unwrap();
     std::io::Write::write_all(&mut w, b"root:x:0:0:root:/root:/bin/sh\n").unwrap();
     drop(w);
     let st = child.wait().unwrap();
-    assert!(st.success(), "exec: {st}");
-    fs::write(out.join("stop"), "").unwrap();
-    let log = wait_text(&log, "stopped");
+    assert!(st.success(), "exec: {st}: {}", text(&err_path));
     assert!(
         log.contains("target") && log.contains("denied"),
         "the watcher probed berth's exec process:\n{log}"
