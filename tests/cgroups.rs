@@ -151,15 +151,6 @@ fn assert_nothing_left(c: &Ctx, id: &str) {
     assert!(left.is_empty(), "cgroups of {id} are left: {left:?}");
 }
 
-/// The pids listed in a cgroup directory's cgroup.procs.
-fn procs(dir: &Path) -> Vec<i32> {
-    std::fs::read_to_string(dir.join("cgroup.procs"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .collect()
-}
-
 /// The CPUs (or memory nodes) of a cpuset list like "0-3,8".
 fn members(list: &str) -> Vec<u32> {
     let mut out = Vec::new();
@@ -247,17 +238,6 @@ fn berth_stdin(c: &Ctx, args: &[&str], input: &str) -> Output {
     let mut cmd = c.cmd(args);
     cmd.stdin(std::fs::File::open(&file).unwrap());
     output(cmd, &c.dir)
-}
-
-fn stdout_ok(what: &str, out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Whether `value` appears in `line` as a whole token (not inside a longer
@@ -1254,7 +1234,7 @@ fn update_resources_json_on_stdin_zeros_mean_unset() {
         "blockIO": {"weight": 0}
     });
     let out = berth_stdin(&c, &["update", "--resources", "-", &id], &body.to_string());
-    stdout_ok("update --resources -", &out);
+    assert_ok(&out, "update --resources -");
     let wf = blkio_weight_file(pid);
     for (ctl, file, want) in [
         ("memory", "memory.limit_in_bytes", (64 * MIB).to_string()),

@@ -3,50 +3,9 @@
 
 mod common;
 use common::*;
-use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
-use std::io::{IoSliceMut, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::io::Write;
 use std::os::unix::net::UnixListener;
 use std::process::Stdio;
-
-/// Receives one fd sent with SCM_RIGHTS, and the message that came with it.
-fn recv_fd(sock: &std::os::unix::net::UnixStream) -> (String, OwnedFd) {
-    let mut buf = [0u8; 256];
-    let mut cmsg = nix::cmsg_space!([RawFd; 1]);
-    let mut iov = [IoSliceMut::new(&mut buf)];
-    let msg = recvmsg::<()>(
-        sock.as_raw_fd(),
-        &mut iov,
-        Some(&mut cmsg),
-        MsgFlags::empty(),
-    )
-    .unwrap();
-    let mut fd = None;
-    for c in msg.cmsgs().unwrap() {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            // SAFETY: SCM_RIGHTS gave this process a new fd.
-            fd = Some(unsafe { OwnedFd::from_raw_fd(fds[0]) });
-        }
-    }
-    let n = msg.bytes;
-    (
-        String::from_utf8_lossy(&buf[..n]).into_owned(),
-        fd.expect("an fd"),
-    )
-}
-
-/// Reads from a pty master until `needle` shows up (or the other side closes).
-fn read_until(master: &mut std::fs::File, needle: &str) -> String {
-    let mut text = String::new();
-    let mut buf = [0u8; 4096];
-    while !text.contains(needle) {
-        match master.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => text.push_str(&String::from_utf8_lossy(&buf[..n])),
-        }
-    }
-    text
-}
 
 #[test]
 fn console_socket_receives_the_pty_master() {
@@ -102,28 +61,9 @@ fn run_attaches_the_callers_terminal() {
     .edit(|v| {
         v["process"]["terminal"] = serde_json::json!(true);
     });
-    let pty = nix::pty::openpty(
-        Some(&nix::pty::Winsize {
-            ws_row: 24,
-            ws_col: 77,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        }),
-        None,
-    )
-    .unwrap();
     let id = c.id("a");
     let b = c.bundle.to_string_lossy().into_owned();
-    let mut cmd = c.cmd(&["run", "--bundle", &b, &id]);
-    let slave = std::fs::File::from(pty.slave);
-    cmd.stdin(slave.try_clone().unwrap())
-        .stdout(slave.try_clone().unwrap())
-        .stderr(slave);
-    let mut child = cmd.spawn().unwrap();
-    drop(cmd);
-    let mut master = std::fs::File::from(pty.master);
-    let status = child.wait().unwrap();
-    let text = read_until(&mut master, "77");
+    let (status, text) = run_in_pty(c.cmd(&["run", "--bundle", &b, &id]), 24, 77, "77");
     assert!(text.contains("is-a-tty"), "{text}");
     assert!(
         text.contains("24 77"),

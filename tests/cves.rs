@@ -571,15 +571,6 @@ fn install_probe(rootfs: &Path) {
     fs::copy(probe_bin(), rootfs.join("bin/cve-probe")).unwrap();
 }
 
-/// A string no earlier run could have produced.
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}-{}-{nanos}", std::process::id())
-}
-
 fn text(p: &Path) -> String {
     fs::read_to_string(p).unwrap_or_default()
 }

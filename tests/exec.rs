@@ -6,7 +6,6 @@
 mod common;
 use common::*;
 use serde_json::{json, Value};
-use std::io::Read;
 use std::os::unix::net::UnixListener;
 use std::process::Output;
 
@@ -243,33 +242,8 @@ fn exec_with_a_terminal_in_the_callers_pty_and_through_a_console_socket() {
     let mut c = Ctx::new("extty");
     let (id, _) = sleeper(&mut c, "a");
     // Foreground: berth relays the caller's terminal.
-    let pty = nix::pty::openpty(
-        Some(&nix::pty::Winsize {
-            ws_row: 31,
-            ws_col: 91,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        }),
-        None,
-    )
-    .unwrap();
-    let mut cmd = c.cmd(&["exec", "--tty", &id, "sh", "-c", "tty; stty size; exit 3"]);
-    let slave = std::fs::File::from(pty.slave);
-    cmd.stdin(slave.try_clone().unwrap())
-        .stdout(slave.try_clone().unwrap())
-        .stderr(slave);
-    let mut child = cmd.spawn().unwrap();
-    drop(cmd);
-    let mut master = std::fs::File::from(pty.master);
-    let status = child.wait().unwrap();
-    let mut out = String::new();
-    let mut buf = [0u8; 4096];
-    while !out.contains("91") {
-        match master.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => out.push_str(&String::from_utf8_lossy(&buf[..n])),
-        }
-    }
+    let cmd = c.cmd(&["exec", "--tty", &id, "sh", "-c", "tty; stty size; exit 3"]);
+    let (status, out) = run_in_pty(cmd, 31, 91, "91");
     assert!(out.contains("/dev/pts/"), "{out}");
     assert!(out.contains("31 91"), "{out}");
     assert_eq!(status.code(), Some(3));
@@ -284,39 +258,10 @@ fn exec_with_a_terminal_in_the_callers_pty_and_through_a_console_socket() {
         &["sh", "-c", "tty; sleep 100"],
     );
     let (conn, _) = listener.accept().unwrap();
-    let fd = recv_master(&conn);
-    let mut m = std::fs::File::from(fd);
-    let mut out = String::new();
-    while !out.contains("/dev/pts/") {
-        match m.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => out.push_str(&String::from_utf8_lossy(&buf[..n])),
-        }
-    }
+    let (_, fd) = recv_fd(&conn);
+    let out = read_until(&mut std::fs::File::from(fd), "/dev/pts/");
     assert!(out.contains("/dev/pts/"), "{out}");
     assert!(alive(pid));
-}
-
-fn recv_master(sock: &std::os::unix::net::UnixStream) -> std::os::fd::OwnedFd {
-    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
-    use std::os::fd::{AsRawFd, FromRawFd, RawFd};
-    let mut buf = [0u8; 256];
-    let mut cmsg = nix::cmsg_space!([RawFd; 1]);
-    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-    let msg = recvmsg::<()>(
-        sock.as_raw_fd(),
-        &mut iov,
-        Some(&mut cmsg),
-        MsgFlags::empty(),
-    )
-    .unwrap();
-    for c in msg.cmsgs().unwrap() {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            // SAFETY: SCM_RIGHTS gave this process a new fd.
-            return unsafe { std::os::fd::OwnedFd::from_raw_fd(fds[0]) };
-        }
-    }
-    panic!("no fd received");
 }
 
 #[test]

@@ -37,15 +37,6 @@ impl Drop for HostCleanup {
     }
 }
 
-/// A string that no earlier run could have produced.
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}-{}-{nanos}", std::process::id())
-}
-
 /// The namespace links compared with the host (the test process's own).
 const NS_KINDS: [&str; 8] = ["pid", "net", "mnt", "ipc", "uts", "cgroup", "user", "time"];
 
@@ -131,15 +122,6 @@ fn cg_dir(hierarchy: &str, path: &str) -> PathBuf {
     Path::new("/sys/fs/cgroup")
         .join(hierarchy)
         .join(path.trim_start_matches('/'))
-}
-
-/// The pids listed in `dir`/cgroup.procs (none when it is gone).
-fn procs(dir: &Path) -> Vec<i32> {
-    std::fs::read_to_string(dir.join("cgroup.procs"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .collect()
 }
 
 /// Asserts `pid` is in the container's directory of every hierarchy and

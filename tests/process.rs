@@ -28,17 +28,6 @@ fn berth_with_fd(c: &Ctx, args: &[&str], fd: &OwnedFd, target: i32) -> Output {
     out
 }
 
-fn assert_ok(out: &Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// `create` with extra flags; returns (id, init pid).
 fn create_with(c: &mut Ctx, suffix: &str, flags: &[&str]) -> (String, i32) {
     let id = c.id(suffix);

@@ -148,15 +148,7 @@ impl Ctx {
 
     /// Runs berth and asserts success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.berth(args);
-        assert!(
-            out.status.success(),
-            "berth {args:?} failed ({}):\nstdout: {}\nstderr: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        assert_ok(&self.berth(args), &format!("berth {args:?}"))
     }
 
     /// Runs berth, asserts failure and that stderr holds `needle`; returns stderr.
@@ -451,4 +443,105 @@ pub fn with_fd(cmd: &mut Command, fd: std::os::fd::RawFd, target: std::os::fd::R
             Ok(())
         });
     }
+}
+
+/// Receives one fd sent with SCM_RIGHTS, and the message that came with it.
+pub fn recv_fd(sock: &std::os::unix::net::UnixStream) -> (String, std::os::fd::OwnedFd) {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    use std::io::IoSliceMut;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+    let mut buf = [0u8; 256];
+    let mut cmsg = nix::cmsg_space!([RawFd; 1]);
+    let mut iov = [IoSliceMut::new(&mut buf)];
+    let msg = recvmsg::<()>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::empty(),
+    )
+    .unwrap();
+    let mut fd = None;
+    for c in msg.cmsgs().unwrap() {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            // SAFETY: SCM_RIGHTS gave this process a new fd.
+            fd = Some(unsafe { OwnedFd::from_raw_fd(fds[0]) });
+        }
+    }
+    let n = msg.bytes;
+    (
+        String::from_utf8_lossy(&buf[..n]).into_owned(),
+        fd.expect("an fd"),
+    )
+}
+
+/// A string no earlier run could have produced.
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+/// The pids listed in `dir`/cgroup.procs (none when it is gone).
+pub fn procs(dir: &Path) -> Vec<i32> {
+    std::fs::read_to_string(dir.join("cgroup.procs"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+/// Asserts `out` is a success; its stdout.
+pub fn assert_ok(out: &Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Reads from a pty master until `needle` shows up (or the other side closes).
+pub fn read_until(master: &mut std::fs::File, needle: &str) -> String {
+    use std::io::Read;
+    let mut text = String::new();
+    let mut buf = [0u8; 4096];
+    while !text.contains(needle) {
+        match master.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => text.push_str(&String::from_utf8_lossy(&buf[..n])),
+        }
+    }
+    text
+}
+
+/// Runs `cmd` with a new pty of `rows` x `cols` as its stdio and waits for
+/// it; its status and what it wrote, read until `needle`.
+pub fn run_in_pty(
+    mut cmd: Command,
+    rows: u16,
+    cols: u16,
+    needle: &str,
+) -> (std::process::ExitStatus, String) {
+    let size = nix::pty::Winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let pty = nix::pty::openpty(Some(&size), None).unwrap();
+    let slave = std::fs::File::from(pty.slave);
+    cmd.stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave);
+    let mut child = cmd.spawn().unwrap();
+    // The slave's last copy here goes with `cmd`: end of file comes when
+    // the child's copies close.
+    drop(cmd);
+    let mut master = std::fs::File::from(pty.master);
+    let status = child.wait().unwrap();
+    (status, read_until(&mut master, needle))
 }
