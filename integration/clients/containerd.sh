@@ -10,11 +10,8 @@ CLIENT=containerd
 HERE=$(dirname "$(realpath "$0")")
 ROOT=$(realpath "$HERE/../..")
 . "$HERE/lib.sh"
-[ $# -eq 1 ] || { sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2; }
-RUNTIME=$(realpath "$1")
-for t in containerd ctr script; do
-    command -v $t >/dev/null || { echo "containerd.sh: $t is needed" >&2; exit 2; }
-done
+driver_args "$0" "$@"
+need containerd ctr script
 
 W=$(mktemp -d /tmp/berth-ctrd.XXXXXX)
 NS=berthtest
@@ -139,8 +136,4 @@ ctr tasks kill -s SIGKILL ${TAG}f
 out=$(ctr run --rm "${R[@]}" $IMG ${TAG}g /no/such/binary 2>&1); rc=$?
 check "a failing create shows the runtime's error" "$(yes_if '[ $rc != 0 ] && [[ "$out" == *"/no/such/binary"* ]]')" "rc=$rc $out"
 
-remove_all
-host_snapshot "$W" "$TAG" >"$W.after"
-check_nothing_left "$W.before" "$W.after"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

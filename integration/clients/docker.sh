@@ -12,12 +12,9 @@ CLIENT=docker
 HERE=$(dirname "$(realpath "$0")")
 ROOT=$(realpath "$HERE/../..")
 . "$HERE/lib.sh"
-[ $# -eq 1 ] || { sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2; }
-RUNTIME=$(realpath "$1")
+driver_args "$0" "$@"
 DOCKER=/usr/bin/docker   # Debian's CLI, whatever else is on the PATH
-for t in dockerd $DOCKER script iptables-save iptables-restore; do
-    command -v $t >/dev/null || { echo "docker.sh: $t is needed" >&2; exit 2; }
-done
+need dockerd $DOCKER script iptables-save iptables-restore
 
 W=$(mktemp -d /tmp/berth-docker.XXXXXX)
 TAG=bdk$$
@@ -75,8 +72,4 @@ readonly_check() {
 }
 . "$HERE/cli-scenarios.sh"
 
-remove_all
-host_snapshot "$W" "$TAG" | plumbing >"$W.after"
-check_nothing_left "$W.before" "$W.after"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish plumbing

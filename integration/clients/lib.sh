@@ -3,6 +3,32 @@
 # anything a driver's containers left behind.
 
 pass=0 fail=0
+
+# The driver's one argument, the runtime (usage from the script's header
+# otherwise), and the tools it needs.
+driver_args() { # SCRIPT ARGS...
+    local script=$1
+    shift
+    [ $# -eq 1 ] || { sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$script" >&2; exit 2; }
+    RUNTIME=$(realpath "$1")
+}
+need() { # TOOL...
+    local t
+    for t; do
+        command -v "$t" >/dev/null || { echo "$CLIENT.sh: $t is needed" >&2; exit 2; }
+    done
+}
+
+# The end of a driver: the client's own removal (remove_all, the
+# driver's), the host compared with its state before (through FILTER, the
+# daemon's own plumbing left out), and the count.
+finish() { # [FILTER]
+    remove_all
+    host_snapshot "$W" "$TAG" | "${1:-cat}" >"$W.after"
+    check_nothing_left "$W.before" "$W.after"
+    echo "$pass passed, $fail failed"
+    [ $fail -eq 0 ]
+}
 check() { # NAME yes|no DETAIL
     if [ "$2" = yes ]; then
         echo "PASS: $CLIENT: $1"

@@ -12,11 +12,8 @@ CLIENT=podman
 HERE=$(dirname "$(realpath "$0")")
 ROOT=$(realpath "$HERE/../..")
 . "$HERE/lib.sh"
-[ $# -eq 1 ] || { sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2; }
-RUNTIME=$(realpath "$1")
-for t in podman conmon script; do
-    command -v $t >/dev/null || { echo "podman.sh: $t is needed" >&2; exit 2; }
-done
+driver_args "$0" "$@"
+need podman conmon script
 
 W=$(mktemp -d /tmp/berth-podman.XXXXXX)
 TAG=bpm$$
@@ -85,8 +82,4 @@ root:x:0:0:root:/root:/bin/sh" ]')" "$out"
 }
 . "$HERE/cli-scenarios.sh"
 
-remove_all
-host_snapshot "$W" "$TAG" >"$W.after"
-check_nothing_left "$W.before" "$W.after"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish
