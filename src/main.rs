@@ -18,6 +18,8 @@ mod signal;
 mod spec;
 mod state;
 mod sys;
+#[cfg(test)]
+mod testutil;
 
 use clap::Parser;
 

@@ -651,41 +651,6 @@ mod proptests {
         w
     }
 
-    /// Any JSON value, with config words for strings and keys and numbers
-    /// at the edges of the integer types a config uses.
-    fn json() -> impl Strategy<Value = Value> {
-        let word = prop_oneof![
-            4 => proptest::sample::select(words()).prop_map(str::to_owned),
-            1 => any::<String>(),
-        ];
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::from),
-            proptest::sample::select(vec![
-                0i64,
-                -1,
-                1,
-                65535,
-                65536,
-                i64::from(u32::MAX),
-                i64::from(u32::MAX) + 1,
-                i64::MIN,
-                i64::MAX
-            ])
-            .prop_map(Value::from),
-            any::<u64>().prop_map(Value::from),
-            any::<f64>().prop_map(Value::from),
-            word.clone().prop_map(Value::from),
-        ];
-        leaf.prop_recursive(4, 64, 8, move |inner| {
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..8).prop_map(Value::from),
-                proptest::collection::vec((word.clone(), inner), 0..8)
-                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
-            ]
-        })
-    }
-
     /// A full config (`berth spec`'s, rootless or not) as JSON.
     fn full() -> Value {
         serde_json::from_slice(&to_json(&example(true, 1000, 1000)).unwrap()).unwrap()
@@ -722,7 +687,7 @@ mod proptests {
         }
 
         #[test]
-        fn random_json_is_an_error_not_a_panic(v in json()) {
+        fn random_json_is_an_error_not_a_panic(v in crate::testutil::json_value(words())) {
             let _ = parse(&serde_json::to_vec(&v).unwrap());
         }
 
@@ -730,7 +695,7 @@ mod proptests {
         fn a_config_with_any_value_anywhere_parses_or_errs(
             at in any::<proptest::sample::Index>(),
             key in proptest::sample::select(words()),
-            junk in json(),
+            junk in crate::testutil::json_value(words()),
             add in any::<bool>(),
         ) {
             // One value of a full config replaced by anything, or anything

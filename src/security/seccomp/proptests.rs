@@ -367,7 +367,7 @@ proptest! {
     }
 
     #[test]
-    fn malformed_objects_are_errors_not_panics(v in json_value(words())) {
+    fn malformed_objects_are_errors_not_panics(v in crate::testutil::json_value(words())) {
         // Whatever comes back, the call returns; a filter it makes passes
         // the kernel's checks.
         if let Ok(Some(c)) = super::compile(&v) {
@@ -383,7 +383,7 @@ proptest! {
             "listenerPath", "listenerMetadata", "syscalls",
         ][..]),
         at in any::<proptest::sample::Index>(),
-        junk in json_value(words()),
+        junk in crate::testutil::json_value(words()),
     ) {
         // One field, or one field of one rule, replaced by anything.
         let rules = v["syscalls"].as_array().map_or(0, Vec::len);
@@ -413,42 +413,4 @@ fn words() -> Vec<&'static str> {
     w.extend(ARCHES);
     w.extend(FLAGS);
     w
-}
-
-/// Any JSON value, its strings and keys from `words` (or anything), its
-/// numbers at the edges of the types a config uses.
-fn json_value(words: Vec<&'static str>) -> impl Strategy<Value = Value> {
-    let word = prop_oneof![
-        4 => proptest::sample::select(words).prop_map(str::to_owned),
-        1 => any::<String>(),
-    ];
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::from),
-        proptest::sample::select(vec![
-            0i64,
-            1,
-            -1,
-            6,
-            7,
-            255,
-            65535,
-            65536,
-            i64::from(i32::MAX),
-            i64::from(u32::MAX),
-            i64::MIN,
-            i64::MAX
-        ])
-        .prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_map(Value::from),
-        word.clone().prop_map(Value::from),
-    ];
-    leaf.prop_recursive(4, 64, 8, move |inner| {
-        prop_oneof![
-            proptest::collection::vec(inner.clone(), 0..8).prop_map(Value::from),
-            proptest::collection::vec((word.clone(), inner), 0..8)
-                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
-        ]
-    })
 }
