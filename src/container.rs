@@ -298,11 +298,12 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
     };
 
     let mut undo = Undo::default();
-    let dir = Dir::create(&opts.root, &opts.id)?;
-    if let Err(e) = dir.write_config(&loaded.raw) {
-        let _ = dir.remove();
-        return Err(e);
-    }
+    let host_root = match plan.rootfs.host_mount_ns {
+        true => Some(rootfs::HostRoot::before(&plan.rootfs.rootfs)?),
+        false => None,
+    };
+    let dir = undo.dir.insert(Dir::create(&opts.root, &opts.id)?);
+    dir.write_config(&loaded.raw)?;
     let mut state = State {
         id: opts.id.clone(),
         bundle: bundle.clone(),
@@ -315,17 +316,13 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created> {
         hooks: plan.hooks.clone(),
         net_devices: net_devices.clone(),
         netns_path,
-        host_root: match plan.rootfs.host_mount_ns {
-            true => Some(rootfs::HostRoot::before(&plan.rootfs.rootfs)?),
-            false => None,
-        },
+        host_root,
         ..Default::default()
     };
     state.cgroup.created = state.cgroup.missing();
     // Recorded before anything is made, so `delete --force` can clean up
     // after a create that dies at any later point.
     dir.write(&state)?;
-    undo.dir = Some(dir);
     undo.host_root = state.host_root.clone().map(|h| (state.rootfs.clone(), h));
     let cg = state.cgroup.clone();
     undo.cgroup = Some(cg.clone());

@@ -5,7 +5,7 @@
 //! the container can send the copy elsewhere.
 
 use anyhow::{Context, Result};
-use nix::dir::{Dir, Type};
+use nix::dir::Dir;
 use nix::fcntl::{AtFlags, OFlag};
 use nix::sys::stat::{fchmod, fchmodat, fstatat, mknodat, FchmodatFlags, Mode, SFlag};
 use nix::unistd::{fchown, fchownat, Gid, Uid};
@@ -33,13 +33,13 @@ fn copy_dir(from: BorrowedFd, to: BorrowedFd, depth: u32) -> Result<()> {
         OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
         Mode::empty(),
     )?;
-    let names: Vec<(std::ffi::CString, Option<Type>)> = dir
+    let names: Vec<std::ffi::CString> = dir
         .iter()
         .filter_map(|e| e.ok())
         .filter(|e| ![&b"."[..], &b".."[..]].contains(&e.file_name().to_bytes()))
-        .map(|e| (e.file_name().to_owned(), e.file_type()))
+        .map(|e| e.file_name().to_owned())
         .collect();
-    for (name, _) in names {
+    for name in names {
         let shown = name.to_string_lossy().into_owned();
         copy_one(from, to, &name, depth).with_context(|| format!("tmpcopyup: copy {shown}"))?;
     }
