@@ -6,6 +6,7 @@
 mod common;
 use common::*;
 use serde_json::{json, Value};
+use std::os::fd::RawFd;
 use std::os::unix::net::UnixListener;
 use std::process::Output;
 
@@ -34,13 +35,28 @@ fn sleeper(c: &mut Ctx, suffix: &str) -> (String, i32) {
 
 /// `exec -d --pid-file` of `args`; the process's host pid.
 fn exec_detached(c: &mut Ctx, id: &str, extra: &[&str], args: &[&str]) -> i32 {
+    exec_detached_with_fds(c, id, extra, args, &[])
+}
+
+/// The same, with (our fd, its number in berth) pairs passed to berth.
+fn exec_detached_with_fds(
+    c: &mut Ctx,
+    id: &str,
+    extra: &[&str],
+    args: &[&str],
+    fds: &[(RawFd, RawFd)],
+) -> i32 {
     let pf = c.dir.join(format!("exec-{}.pid", args.join("-").len()));
     let pfs = pf.to_string_lossy().into_owned();
     let mut a = vec!["exec", "--detach", "--pid-file", &pfs];
     a.extend_from_slice(extra);
     a.push(id);
     a.extend_from_slice(args);
-    c.ok(&a);
+    let mut cmd = c.cmd(&a);
+    for (fd, target) in fds {
+        with_fd(&mut cmd, *fd, *target);
+    }
+    assert_ok(&output(cmd, &c.dir), &format!("berth {a:?}"));
     let pid: i32 = std::fs::read_to_string(&pf)
         .unwrap()
         .trim()
@@ -259,7 +275,9 @@ fn exec_with_a_terminal_in_the_callers_pty_and_through_a_console_socket() {
     );
     let (conn, _) = listener.accept().unwrap();
     let (_, fd) = recv_fd(&conn);
-    let out = read_until(&mut std::fs::File::from(fd), "/dev/pts/");
+    // Kept open: closing the master would hang the terminal up.
+    let mut master = std::fs::File::from(fd);
+    let out = read_until(&mut master, "/dev/pts/");
     assert!(out.contains("/dev/pts/"), "{out}");
     assert!(alive(pid));
 }
@@ -272,30 +290,14 @@ fn exec_passes_preserved_fds_and_closes_the_rest() {
     std::fs::write(&f, "from-fd-3\n").unwrap();
     let file = std::fs::File::open(&f).unwrap();
     let leak = std::fs::File::open(&f).unwrap();
-    let pf = c.dir.join("fds.pid");
-    let pfs = pf.to_string_lossy().into_owned();
-    let mut cmd = c.cmd(&[
-        "exec",
-        "--detach",
-        "--pid-file",
-        &pfs,
-        "--preserve-fds",
-        "1",
-        &id,
-        "sleep",
-        "100",
-    ]);
     use std::os::fd::AsRawFd;
-    with_fd(&mut cmd, file.as_raw_fd(), 3);
-    with_fd(&mut cmd, leak.as_raw_fd(), 4);
-    let (code, _, err) = text(&output(cmd, &c.dir));
-    assert_eq!(code, 0, "{err}");
-    let pid: i32 = std::fs::read_to_string(&pf)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    c.reap_later(pid);
+    let pid = exec_detached_with_fds(
+        &mut c,
+        &id,
+        &["--preserve-fds", "1"],
+        &["sleep", "100"],
+        &[(file.as_raw_fd(), 3), (leak.as_raw_fd(), 4)],
+    );
     wait_until("the exec'd sleep", || execd(pid, "sleep"));
     let mut fds: Vec<i32> = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .unwrap()
